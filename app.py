@@ -1,0 +1,58 @@
+"""Entry point: parse flags, open the store, build the UI, launch.
+
+Also what a Hugging Face Space runs (app_file: app.py); set CRPM_DEMO=1 there for demo data.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before gradio is imported: no analytics calls to the internet.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from crpm.config import app_settings  # noqa: E402
+from crpm.services import open_services  # noqa: E402
+from crpm.ui import build_app, launch  # noqa: E402
+
+DEMO_SIZE = {"customers": 300, "products": 100, "purchases": 5000}
+
+
+def fill_demo_data(services) -> None:
+    """Fill an empty store with demo data; a store that already has records is left alone."""
+    from crpm.demo import generate
+
+    store = services.store
+    if any(
+        store.query_one(f"SELECT 1 FROM {table} LIMIT 1")
+        for table in ("customers", "products", "purchases")
+    ):
+        print("CRPM: the store already has data; --demo adds nothing")
+        return
+    counts = generate(store, seed=1, **DEMO_SIZE)
+    print(f"CRPM: demo data added: {counts}")
+
+
+def ensure_first_admin(services) -> None:
+    """First run: create the `admin` login from CRPM_ADMIN_PASSWORD, or with a generated password
+    shown here once (it is stored only as a hash)."""
+    generated = services.accounts.ensure_admin(os.environ.get("CRPM_ADMIN_PASSWORD"))
+    if generated:
+        print(
+            "CRPM: first run: created the administrator login 'admin' with the password "
+            f"{generated}\nCRPM: it is shown only this once; log in and change it under My account."
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = app_settings(argv)
+    services = open_services(settings.db_path)
+    print(f"CRPM: store {settings.db_path}")
+    if settings.demo:
+        fill_demo_data(services)
+    ensure_first_admin(services)
+    demo = build_app(services, settings)
+    launch(demo, settings)
+
+
+if __name__ == "__main__":
+    main()

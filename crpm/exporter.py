@@ -1,0 +1,157 @@
+"""CSV export, streamed from one read snapshot: customers, products, purchases, movements,
+tickets, and any report DataFrame.
+
+The customers, products and purchases files use the importer's column names, so exporting a
+store and importing the files into an empty one gives the same figures:
+- purchases: one row per line, with `order_ref` (`P<id>` when the purchase has none),
+  `cancelled_at`, and the line's returns as `returned_quantity` / `returned_at`;
+  `customer_name`, `product_name`, `category` and `line_total` are for reading only.
+What does not survive a CSV round trip (use a backup for that): the stock ledger's history
+(import writes one 'import' movement per product for its current stock), record ids, created
+times, who recorded a row, several returns of one line (they become one at the latest time),
+and audit rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from crpm.csvcells import protect
+from crpm.db import Store
+from crpm.errors import ValidationError
+from crpm.models import cents_to_decimal_text
+from crpm.permissions import Actor, require
+
+FETCH_ROWS = 10_000
+
+EXPORTS = {
+    "customers": (
+        "SELECT name, email, phone, company, address, city, country, notes, status"
+        " FROM customers ORDER BY id"
+    ),
+    "products": (
+        "SELECT sku, name, price_cents AS price, stock, category, reorder_level, description,"
+        " status FROM products ORDER BY id"
+    ),
+    "purchases": """
+SELECT coalesce(pu.order_ref, 'P' || pu.id) AS order_ref, c.email AS customer_email, p.sku,
+       l.quantity, l.unit_price_cents AS unit_price, pu.purchased_at, pu.cancelled_at,
+       coalesce(r.quantity, '') AS returned_quantity, r.returned_at,
+       c.name AS customer_name, p.name AS product_name, p.category,
+       l.quantity * l.unit_price_cents AS line_total
+FROM purchase_lines l
+JOIN purchases pu ON pu.id = l.purchase_id
+JOIN customers c ON c.id = pu.customer_id
+JOIN products p ON p.id = l.product_id
+LEFT JOIN (SELECT line_id, sum(quantity) AS quantity, max(returned_at) AS returned_at
+           FROM purchase_returns GROUP BY line_id) r ON r.line_id = l.id
+ORDER BY l.id
+""",
+    "movements": """
+SELECT m.id, p.sku, m.kind, m.quantity, m.stock_after,
+       CASE WHEN m.purchase_id IS NULL THEN NULL
+            ELSE coalesce(pu.order_ref, 'P' || pu.id) END AS order_ref,
+       m.reason, m.created_at, m.created_by
+FROM stock_movements m
+JOIN products p ON p.id = m.product_id
+LEFT JOIN purchases pu ON pu.id = m.purchase_id
+ORDER BY m.id
+""",
+    "tickets": """
+SELECT t.id, c.email AS customer_email, t.subject, t.category, t.priority, t.status,
+       t.created_at, t.updated_at, t.status_changed_at
+FROM tickets t JOIN customers c ON c.id = t.customer_id
+ORDER BY t.id
+""",
+}
+COUNTS = {
+    "customers": "SELECT count(*) FROM customers",
+    "products": "SELECT count(*) FROM products",
+    "purchases": "SELECT count(*) FROM purchase_lines",
+    "movements": "SELECT count(*) FROM stock_movements",
+    "tickets": "SELECT count(*) FROM tickets",
+}
+MONEY_COLUMNS = {"price", "unit_price", "line_total"}
+KINDS = tuple(EXPORTS)
+
+
+def export(store: Store, actor: Actor, kind: str, dest, progress: Callable | None = None) -> int:
+    """Write `kind` as CSV to `dest` (a path, written atomically, or a text stream).
+
+    Returns the number of data rows. `progress(done, total)` every FETCH_ROWS rows.
+    """
+    require(actor, "read_records")
+    if kind not in EXPORTS:
+        raise ValidationError("kind", f"must be one of {', '.join(KINDS)}")
+    conn = store.connect()
+    try:
+        conn.execute("BEGIN")  # one snapshot: the count and the rows agree
+        if kind == "tickets" and not _has_table(conn, "tickets"):
+            raise ValidationError("kind", "this store has no tickets yet")
+        total = conn.execute(COUNTS[kind]).fetchone()[0]
+        cursor = conn.execute(EXPORTS[kind])
+        header = [column[0] for column in cursor.description]
+        with _output(dest) as out:
+            return _write_rows(out, header, cursor, total, progress)
+    finally:
+        conn.close()
+
+
+def export_frame(frame, dest) -> int:
+    """Any report (a pandas DataFrame) as CSV; returns the number of rows."""
+    text_columns = frame.select_dtypes(include=["object", "string"]).columns
+    safe = frame.assign(**{column: frame[column].map(protect) for column in text_columns})
+    with _output(dest) as out:
+        safe.to_csv(out, index=False, lineterminator="\n")
+    return len(frame)
+
+
+def _write_rows(out, header: list[str], cursor, total: int, progress) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    money = [index for index, name in enumerate(header) if name in MONEY_COLUMNS]
+    done = 0
+    while rows := cursor.fetchmany(FETCH_ROWS):
+        if money:
+            rows = [_with_money(row, money) for row in rows]
+        writer.writerows([[protect(value) for value in row] for row in rows])
+        done += len(rows)
+        if progress:
+            progress(done, total)
+    return done
+
+
+def _with_money(row, money: list[int]) -> list:
+    values = list(row)
+    for index in money:
+        values[index] = cents_to_decimal_text(values[index])
+    return values
+
+
+def _has_table(conn, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+@contextmanager
+def _output(dest):
+    """A text stream to write into: a given stream, or a temp file renamed onto `dest` at the
+    end, so a failed export never leaves half a file under the real name."""
+    if isinstance(dest, io.TextIOBase) or hasattr(dest, "write"):
+        yield dest
+        return
+    path = Path(dest)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

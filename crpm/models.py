@@ -1,0 +1,331 @@
+"""Domain objects and the validation of what users type into them.
+
+Money lives in integer cents from the moment it is parsed; floats never hold it.
+Times are UTC text 'YYYY-MM-DD HH:MM:SS'.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from email_validator import EmailNotValidError, validate_email
+
+from crpm.errors import ValidationError
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MAX_CENTS = 10**12  # ten billion in money: beyond that a typo is likelier than a sale
+MAX_QUANTITY = 1_000_000
+PHONE_RE = re.compile(r"^[0-9 +\-()]*$")
+INT_RE = re.compile(r"^[+-]?[0-9]+$")
+MONEY_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
+
+TEXT_LIMITS = {
+    "name": 200,
+    "email": 254,
+    "phone": 32,
+    "company": 200,
+    "address": 500,
+    "city": 100,
+    "country": 100,
+    "notes": 5000,
+    "sku": 64,
+    "category": 100,
+    "description": 5000,
+    "reason": 500,
+}
+
+
+# --- time -------------------------------------------------------------------
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_time(value, field_name: str = "date") -> str:
+    """An ISO date or date-time (naive means UTC) as stored text."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value or "").strip()
+        if not text:
+            raise ValidationError(field_name, "is required")
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError(
+                field_name, f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
+            ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.strftime(TIME_FORMAT)
+
+
+# --- money ------------------------------------------------------------------
+
+
+def parse_money(value, field_name: str = "price") -> int:
+    """Text, int or Decimal to integer cents: not negative, at most two decimals."""
+    if isinstance(value, float):
+        raise ValidationError(field_name, "give money as text or Decimal, not a float")
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    else:
+        text = str(value if value is not None else "").strip()
+    if not text:
+        raise ValidationError(field_name, "is required")
+    if text.startswith("-"):
+        raise ValidationError(field_name, "must not be negative")
+    if not MONEY_RE.match(text):
+        raise ValidationError(
+            field_name, f"{text!r} is not an amount like 12.50 (two decimals at most)"
+        )
+    try:
+        cents = int(Decimal(text) * 100)
+    except InvalidOperation:
+        raise ValidationError(field_name, f"{text!r} is not an amount") from None
+    if cents > MAX_CENTS:
+        raise ValidationError(field_name, "is too large")
+    return cents
+
+
+def format_money(cents: int, symbol: str = "") -> str:
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return f"{sign}{symbol}{whole:,}.{part:02d}"
+
+
+def cents_to_decimal_text(cents: int) -> str:
+    """Money as a plain decimal string with two places, as the CLI and API print it."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+# --- text, numbers, contact details ------------------------------------------
+
+
+def clean_text(value, field_name: str, required: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise ValidationError(field_name, "is required")
+    limit = TEXT_LIMITS.get(field_name, 1000)
+    if len(text) > limit:
+        raise ValidationError(field_name, f"is longer than {limit} characters")
+    if "\x00" in text:
+        raise ValidationError(field_name, "contains a NUL character")
+    return text
+
+
+def clean_email(value) -> str:
+    text = clean_text(value, "email", required=True)
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError("email", f"{text!r} is not a valid e-mail address ({exc})") from None
+    return result.normalized
+
+
+def clean_phone(value) -> str:
+    text = clean_text(value, "phone")
+    if not text:
+        return ""
+    if not PHONE_RE.match(text):
+        raise ValidationError("phone", "may hold only digits, spaces and + - ( )")
+    digits = sum(ch in "0123456789" for ch in text)
+    if not 5 <= digits <= 15:
+        raise ValidationError("phone", "must have between 5 and 15 digits")
+    return text
+
+
+def parse_int(value, field_name: str, minimum: int = 0, maximum: int = MAX_QUANTITY) -> int:
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValidationError(field_name, "must be a whole number")
+    if isinstance(value, (int, float)):
+        number = int(value)
+    elif INT_RE.match(str(value).strip()):
+        number = int(str(value).strip())
+    else:
+        raise ValidationError(field_name, f"{value!r} is not a whole number")
+    if number < minimum:
+        raise ValidationError(field_name, f"must be at least {minimum}")
+    if number > maximum:
+        raise ValidationError(field_name, f"must be at most {maximum}")
+    return number
+
+
+def unpack(value, count: int, field_name: str, shape: str) -> tuple:
+    """A list or tuple of exactly `count` items, else a ValidationError saying what to give."""
+    if isinstance(value, (tuple, list)) and len(value) == count:
+        return tuple(value)
+    raise ValidationError(field_name, f"give {shape}")
+
+
+def parse_quantity(value, field_name: str = "quantity") -> int:
+    return parse_int(value, field_name, minimum=1)
+
+
+def parse_id(value, field_name: str) -> int:
+    return parse_int(value, field_name, minimum=1, maximum=2**62)
+
+
+# --- records ----------------------------------------------------------------
+
+CUSTOMER_FIELDS = ("name", "email", "phone", "company", "address", "city", "country", "notes")
+PRODUCT_FIELDS = ("sku", "name", "category", "description", "price", "reorder_level")
+
+
+def clean_customer_fields(fields: dict, partial: bool = False) -> dict:
+    """Validate customer input; with partial, only the fields given."""
+    unknown = set(fields) - set(CUSTOMER_FIELDS)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], "is not a customer field")
+    cleaners = {
+        "name": lambda v: clean_text(v, "name", required=True),
+        "email": clean_email,
+        "phone": clean_phone,
+    }
+    names = fields if partial else CUSTOMER_FIELDS
+    return {
+        name: cleaners.get(name, lambda v, n=name: clean_text(v, n))(fields.get(name))
+        for name in names
+    }
+
+
+def clean_product_fields(fields: dict, partial: bool = False) -> dict:
+    """Validate product input; price becomes price_cents."""
+    unknown = set(fields) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], "is not a product field")
+    cleaners = {
+        "sku": lambda v: clean_text(v, "sku", required=True),
+        "name": lambda v: clean_text(v, "name", required=True),
+        "category": lambda v: clean_text(v, "category"),
+        "description": lambda v: clean_text(v, "description"),
+        "price": lambda v: parse_money(v, "price"),
+        "reorder_level": lambda v: parse_int(0 if v in (None, "") else v, "reorder_level"),
+    }
+    names = fields if partial else PRODUCT_FIELDS
+    cleaned = {name: cleaners[name](fields.get(name)) for name in names}
+    if "price" in cleaned:
+        cleaned["price_cents"] = cleaned.pop("price")
+    return cleaned
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    name: str
+    email: str
+    phone: str
+    company: str
+    address: str
+    city: str
+    country: str
+    notes: str
+    status: str
+    created_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    sku: str
+    name: str
+    category: str
+    description: str
+    price_cents: int
+    stock: int
+    reorder_level: int
+    status: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def low_stock(self) -> bool:
+        return self.stock <= self.reorder_level
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    id: int
+    product_id: int
+    sku: str
+    product_name: str
+    quantity: int
+    returned: int
+    unit_price_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+    @property
+    def net_cents(self) -> int:
+        return (self.quantity - self.returned) * self.unit_price_cents
+
+
+@dataclass(frozen=True)
+class Purchase:
+    id: int
+    customer_id: int
+    customer_name: str
+    purchased_at: str
+    recorded_by: str
+    source: str
+    order_ref: str | None
+    cancelled_at: str | None
+    lines: tuple[PurchaseLine, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if self.cancelled_at:
+            return "cancelled"
+        if any(line.returned for line in self.lines):
+            return "partly returned"
+        return "completed"
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def net_cents(self) -> int:
+        return 0 if self.cancelled_at else sum(line.net_cents for line in self.lines)
+
+
+@dataclass(frozen=True)
+class StockMovement:
+    id: int
+    product_id: int
+    kind: str
+    quantity: int
+    stock_after: int
+    purchase_id: int | None
+    reason: str
+    created_at: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the rows and how many match in all."""
+
+    items: list
+    total: int
+    limit: int
+    offset: int
+    total_is_capped: bool = False
+    extra: dict = field(default_factory=dict)

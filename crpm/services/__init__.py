@@ -1,0 +1,28 @@
+"""Business rules and transactions. The UI and the CLI call these, and nothing else writes."""
+
+from __future__ import annotations
+
+from crpm.db import Store
+from crpm.services.accounts import AccountService
+from crpm.services.audit import AuditService
+from crpm.services.customers import CustomerService
+from crpm.services.products import ProductService
+from crpm.services.purchases import PurchaseService
+from crpm.services.servicedesk import ServiceDesk
+
+
+class Services:
+    """Every service over one store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.customers = CustomerService(store)
+        self.products = ProductService(store)
+        self.purchases = PurchaseService(store)
+        self.audit = AuditService(store)
+        self.accounts = AccountService(store)
+        self.desk = ServiceDesk(store, self.purchases)
+
+
+def open_services(path) -> Services:
+    return Services(Store.open(path))

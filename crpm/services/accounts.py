@@ -1,0 +1,630 @@
+"""Accounts: logins with lockout, sessions, registration, user management, profiles, erasure.
+
+`actor_for(username)` is called on every dashboard handler call, so a deactivated, locked or
+erased user is refused at once even when the browser still holds an old session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from crpm.models import (
+    CUSTOMER_FIELDS,
+    TIME_FORMAT,
+    Page,
+    clean_customer_fields,
+    clean_email,
+    now_utc,
+    parse_id,
+)
+from crpm.permissions import ROLES, Actor, require
+from crpm.services import audit
+from crpm.services.customers import CustomerService
+from crpm.services.erasure import erase
+from crpm.services.passwords import PasswordHasher
+from crpm.services.search import clamp_page
+
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+SESSION_HOURS = 12
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_ENV = "CRPM_ADMIN_PASSWORD"
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}$")
+# One text for every refusal of an e-mail at registration, so it does not tell an existing
+# address apart from any other unusable one.
+EMAIL_REFUSED = "cannot be used to register; if you already have an account, log in instead"
+PROFILE_FIELDS = ("name", "phone", "company", "address", "city", "country")
+NOT_LOGGED_IN = "this login is not valid any more; please log in again"
+
+USER_COLUMNS = (
+    "u.id, u.username, u.role, u.customer_id, u.active, u.created_at, u.last_login_at,"
+    " u.failed_logins, u.locked_until, u.password_changed_at"
+)
+ACTOR_SQL = (
+    "SELECT u.id, u.username, u.role, u.customer_id, u.active, u.locked_until,"
+    " c.status AS customer_status FROM users u LEFT JOIN customers c ON c.id = u.customer_id"
+)
+LOGIN_SQL = (
+    "SELECT u.id, u.username, u.password_hash, u.active, u.locked_until, u.credential_version,"
+    " c.status AS customer_status FROM users u LEFT JOIN customers c ON c.id = u.customer_id"
+    " WHERE u.username = ?"
+)
+
+
+@dataclass(frozen=True)
+class User:
+    """A login as admins see it; the password hash never leaves the store."""
+
+    id: int
+    username: str
+    role: str
+    customer_id: int | None
+    active: bool
+    created_at: str
+    last_login_at: str | None
+    failed_logins: int
+    locked_until: str | None
+    password_changed_at: str
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > now_utc()
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "locked": self.locked}
+
+
+def minutes_from_now(minutes: float) -> str:
+    return (datetime.strptime(now_utc(), TIME_FORMAT) + timedelta(minutes=minutes)).strftime(
+        TIME_FORMAT
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(str(token or "").encode("utf-8")).hexdigest()
+
+
+def _usable(row) -> bool:
+    """An account that may act now: active, not locked, its customer record not erased."""
+    return bool(
+        row
+        and row["active"]
+        and row["customer_status"] != "erased"
+        and not (row["locked_until"] and row["locked_until"] > now_utc())
+    )
+
+
+def _actor(row) -> Actor:
+    return Actor(
+        username=row["username"],
+        role=row["role"],
+        customer_id=row["customer_id"],
+        user_id=row["id"],
+    )
+
+
+def check_password(password, *not_equal_to: str, field: str = "password") -> str:
+    """The password policy: 10 to 1024 characters, not the e-mail or login name."""
+    if not isinstance(password, str) or not password.strip():
+        raise ValidationError(field, "is required")
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(field, f"must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(field, f"must be at most {MAX_PASSWORD} characters")
+    for text in not_equal_to:
+        if text and password.strip().casefold() in (text.casefold(), text.split("@")[0].casefold()):
+            raise ValidationError(field, "must not be your e-mail address or login name")
+    return password
+
+
+def clean_username(value) -> str:
+    text = str(value or "").strip()
+    if not USERNAME_RE.match(text):
+        raise ValidationError(
+            "username", "use 3 to 64 letters, digits or . _ @ + - (starting with a letter or digit)"
+        )
+    return text
+
+
+class AccountService:
+    def __init__(self, store, hasher: PasswordHasher | None = None):
+        self.store = store
+        self.hasher = hasher or PasswordHasher.from_env()
+
+    # --- logging in ---------------------------------------------------------------
+
+    def authenticate(self, username, password) -> bool:
+        """Gradio's `auth=` check: records the login or the failure; locks after 5 failures."""
+        return self._login(username, password) is not None
+
+    def actor_for(self, username) -> Actor:
+        """The acting user for a logged-in username: one indexed query, on every call."""
+        row = self.store.query_one(f"{ACTOR_SQL} WHERE u.username = ?", (str(username or ""),))
+        if not _usable(row):
+            raise PermissionDenied(NOT_LOGGED_IN)
+        return _actor(row)
+
+    def login(self, username, password) -> str | None:
+        """Check the password and open a server-side session; returns its token, or None."""
+        row = self._login(username, password)
+        if row is None:
+            return None
+        token = secrets.token_urlsafe(32)
+        now = now_utc()
+        with self.store.write() as conn:
+            conn.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?", (row["id"], now)
+            )
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, credential_version, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    _token_hash(token),
+                    row["id"],
+                    row["credential_version"],
+                    now,
+                    minutes_from_now(SESSION_HOURS * 60),
+                ),
+            )
+        return token
+
+    def actor_for_session(self, token) -> Actor:
+        """The acting user of a session token; refused once the password, role or status changed."""
+        row = self.store.query_one(
+            f"{ACTOR_SQL} JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = ?"
+            " AND s.expires_at > ? AND s.credential_version = u.credential_version",
+            (_token_hash(token), now_utc()),
+        )
+        if not _usable(row):
+            raise PermissionDenied(NOT_LOGGED_IN)
+        return _actor(row)
+
+    def logout(self, token) -> None:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
+
+    def _login(self, username, password):
+        username = str(username or "").strip()
+        password = password if isinstance(password, str) else ""
+        row = self.store.query_one(LOGIN_SQL, (username,)) if username else None
+        if row is None:
+            self.hasher.verify(password, None)  # the same time as for a real account
+            self._audit(Actor("anonymous", "customer"), "login_failed", None, {"reason": "unknown"})
+            return None
+        if not _usable(row):
+            # Pay for the hash all the same: a quick refusal would tell that the account exists.
+            self.hasher.verify(password, row["password_hash"])
+            reason = (
+                "locked" if row["active"] and row["customer_status"] != "erased" else "inactive"
+            )
+            self._audit(
+                Actor(row["username"], "customer"),
+                "login_refused",
+                row["id"],
+                {"reason": reason, "locked_until": row["locked_until"]},
+            )
+            return None
+        if not self.hasher.verify(password, row["password_hash"]):
+            self._record_failure(row["id"], row["username"])
+            return None
+        return row if self._record_success(row["id"], row["username"]) else None
+
+    def _record_failure(self, user_id: int, username: str) -> None:
+        with self.store.write() as conn:
+            row = conn.execute(
+                "SELECT failed_logins, locked_until FROM users WHERE id = ?", (user_id,)
+            ).fetchone()
+            if row is None:
+                return
+            now = now_utc()
+            if row["locked_until"] and row["locked_until"] > now:
+                return  # a parallel attempt locked it already
+            failures = (0 if row["locked_until"] else row["failed_logins"]) + 1
+            locked_until = minutes_from_now(LOCK_MINUTES) if failures >= MAX_FAILED_LOGINS else None
+            conn.execute(
+                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
+                (failures, locked_until, user_id),
+            )
+            audit.record(
+                conn,
+                Actor(username, "customer"),
+                "login_failed",
+                "user",
+                user_id,
+                after={"failed_logins": failures, "locked_until": locked_until},
+            )
+
+    def _record_success(self, user_id: int, username: str) -> bool:
+        with self.store.write() as conn:
+            row = conn.execute(f"{ACTOR_SQL} WHERE u.id = ?", (user_id,)).fetchone()
+            if not _usable(row):
+                return False
+            conn.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
+                " WHERE id = ?",
+                (now_utc(), user_id),
+            )
+            audit.record(conn, Actor(username, row["role"]), "login", "user", user_id)
+        return True
+
+    def _audit(self, actor: Actor, action: str, user_id, after: dict) -> None:
+        with self.store.write() as conn:
+            audit.record(conn, actor, action, "user", user_id, after=after)
+
+    # --- registration and first run -----------------------------------------------
+
+    def register_customer(self, name, email, password, phone="") -> Actor:
+        """A customer record and its login, in one transaction.
+
+        Every other field is checked first, with its own message; the e-mail's availability is
+        checked last and refused with one text whatever the reason, after the password has been
+        hashed, so neither the message nor the time tells an existing address apart.
+        """
+        values = clean_customer_fields({"name": name, "email": email, "phone": phone})
+        check_password(password, values["email"], str(email or "").strip())
+        password_hash = self.hasher.hash(password)
+        with self.store.write() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM customers WHERE email = ?1 UNION ALL"
+                " SELECT 1 FROM users WHERE username = ?1",
+                (values["email"],),
+            ).fetchone()
+            if taken:
+                raise ValidationError("email", EMAIL_REFUSED)
+            actor = Actor(values["email"], "customer")
+            customer_id = CustomerService(self.store)._insert(conn, actor, values)
+            user_id = self._insert_user(
+                conn, actor, values["email"], password_hash, "customer", customer_id
+            )
+        return Actor(values["email"], "customer", customer_id=customer_id, user_id=user_id)
+
+    def ensure_admin(self, password: str | None = None) -> str | None:
+        """First run: create `admin` if no admin exists. Returns the password only if generated.
+
+        The password comes from the argument, else CRPM_ADMIN_PASSWORD, else is generated; the
+        caller prints a generated one once, with the login name.
+        """
+        if self.store.query_one("SELECT 1 FROM users WHERE role = 'admin'"):
+            return None
+        given = password or os.environ.get(ADMIN_PASSWORD_ENV) or None
+        chosen = given or secrets.token_urlsafe(15)
+        check_password(chosen, ADMIN_USERNAME, field="password" if password else ADMIN_PASSWORD_ENV)
+        password_hash = self.hasher.hash(chosen)
+        with self.store.write() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():
+                return None
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", (ADMIN_USERNAME,)).fetchone():
+                raise Conflict(
+                    "username",
+                    "'admin' belongs to a non-admin account; add an admin"
+                    " with: python -m crpm user add NAME --role admin",
+                )
+            self._insert_user(
+                conn, Actor("system", "admin"), ADMIN_USERNAME, password_hash, "admin", None
+            )
+        return None if given else chosen
+
+    def _insert_user(
+        self,
+        conn,
+        actor: Actor,
+        username: str,
+        password_hash: str,
+        role: str,
+        customer_id: int | None,
+    ) -> int:
+        now = now_utc()
+        user_id = conn.execute(
+            "INSERT INTO users (username, password_hash, role, customer_id, created_at,"
+            " password_changed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (username, password_hash, role, customer_id, now, now),
+        ).lastrowid
+        audit.record(
+            conn,
+            actor,
+            "create",
+            "user",
+            user_id,
+            after={"username": username, "role": role, "customer_id": customer_id},
+        )
+        return user_id
+
+    # --- passwords ----------------------------------------------------------------
+
+    def change_password(self, actor: Actor, old_password, new_password) -> None:
+        """Change one's own password; every session opened before is closed."""
+        if actor is None or actor.user_id is None:
+            raise PermissionDenied("log in to change your password")
+        row = self.store.query_one("SELECT password_hash FROM users WHERE id = ?", (actor.user_id,))
+        if row is None or not self.hasher.verify(str(old_password or ""), row["password_hash"]):
+            raise ValidationError("old password", "is not right")
+        check_password(new_password, actor.username, field="new password")
+        if new_password == old_password:
+            raise ValidationError("new password", "must differ from the old one")
+        self._store_password(actor, actor.user_id, new_password)
+
+    def set_password(self, actor: Actor, user, new_password) -> User:
+        """An admin sets another user's password (a reset); the user's sessions are closed."""
+        require(actor, "admin")
+        target = self.get_user(actor, user)
+        check_password(new_password, target.username, field="new password")
+        self._store_password(actor, target.id, new_password)
+        return self.get_user(actor, target.id)
+
+    def _store_password(self, actor: Actor, user_id: int, password: str) -> None:
+        password_hash = self.hasher.hash(password)
+        with self.store.write() as conn:
+            self._change(
+                conn,
+                actor,
+                user_id,
+                "password_change",
+                password_hash=password_hash,
+                password_changed_at=now_utc(),
+                failed_logins=0,
+                locked_until=None,
+            )
+
+    # --- user management (admin) --------------------------------------------------
+
+    def create_user(
+        self, actor: Actor, username, password, role: str = "staff", customer_id=None
+    ) -> User:
+        """An admin adds a staff or admin login, or a login for an existing customer record."""
+        require(actor, "admin")
+        role = self._clean_role(role)
+        if role == "customer":
+            customer_id = parse_id(customer_id, "customer")
+            username = self._customer_login_name(customer_id, username)
+        else:
+            username, customer_id = clean_username(username), None
+        check_password(password, username)
+        password_hash = self.hasher.hash(password)
+        with self.store.write() as conn:
+            has_login = conn.execute(
+                "SELECT 1 FROM users WHERE customer_id = ?", (customer_id,)
+            ).fetchone()
+            if customer_id and has_login:
+                raise Conflict("customer", f"customer #{customer_id} already has a login")
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                raise Conflict("username", f"{username!r} is already taken")
+            user_id = self._insert_user(conn, actor, username, password_hash, role, customer_id)
+        return self.get_user(actor, user_id)
+
+    def _customer_login_name(self, customer_id: int, username) -> str:
+        row = self.store.query_one(
+            "SELECT email, status FROM customers WHERE id = ?", (customer_id,)
+        )
+        if row is None or row["status"] == "erased":
+            raise NotFound("customer", customer_id)
+        if username and clean_email(username).casefold() != row["email"].casefold():
+            raise ValidationError("username", "a customer logs in with the customer's e-mail")
+        return row["email"]
+
+    def set_role(self, actor: Actor, user, role: str) -> User:
+        require(actor, "admin")
+        role = self._clean_role(role)
+        target = self._target(actor, user)
+        if (target.role == "customer") != (role == "customer"):
+            raise Conflict(
+                "role",
+                "a customer login cannot become staff or the other way round;"
+                " create a separate account",
+            )
+        with self.store.write() as conn:
+            if target.role == "admin" and role != "admin":
+                self._keep_an_admin(conn, target.id)
+            self._change(conn, actor, target.id, "role_change", role=role)
+        return self.get_user(actor, target.id)
+
+    def deactivate_user(self, actor: Actor, user) -> User:
+        require(actor, "admin")
+        target = self._target(actor, user)
+        with self.store.write() as conn:
+            if target.role == "admin":
+                self._keep_an_admin(conn, target.id)
+            self._change(conn, actor, target.id, "deactivate", active=0)
+        return self.get_user(actor, target.id)
+
+    def reactivate_user(self, actor: Actor, user) -> User:
+        require(actor, "admin")
+        target = self._target(actor, user)
+        with self.store.write() as conn:
+            self._change(conn, actor, target.id, "reactivate", active=1)
+        return self.get_user(actor, target.id)
+
+    def unlock_user(self, actor: Actor, user) -> User:
+        """Lift a lockout before its 15 minutes are up."""
+        require(actor, "admin")
+        target = self.get_user(actor, user)
+        with self.store.write() as conn:
+            self._change(conn, actor, target.id, "unlock", failed_logins=0, locked_until=None)
+        return self.get_user(actor, target.id)
+
+    def get_user(self, actor: Actor, user) -> User:
+        """`user` is a user id (int) or a username (str)."""
+        require(actor, "admin")
+        if isinstance(user, str) and not user.strip().isdigit():
+            row = self.store.query_one(
+                f"SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?", (user.strip(),)
+            )
+            key = user
+        else:
+            key = parse_id(user, "user")
+            row = self.store.query_one(f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?", (key,))
+        if row is None:
+            raise NotFound("user", key)
+        return User(**{**dict(row), "active": bool(row["active"])})
+
+    def list_users(
+        self,
+        actor: Actor,
+        role: str | None = None,
+        active: bool | None = None,
+        search: str = "",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """Users in id order, optionally by role, active flag and a part of the username."""
+        require(actor, "admin")
+        limit, offset = clamp_page(limit, offset)
+        conditions, params = [], {}
+        if role not in (None, "", "all"):
+            conditions.append("u.role = :role")
+            params["role"] = self._clean_role(role)
+        if active is not None:
+            conditions.append("u.active = :active")
+            params["active"] = int(bool(active))
+        if search:
+            conditions.append("instr(lower(u.username), lower(:search)) > 0")
+            params["search"] = str(search).strip()
+        clause = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self.store.query(
+            f"SELECT {USER_COLUMNS} FROM users u {clause}"
+            " ORDER BY u.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        total = self.store.query_one(f"SELECT count(*) FROM users u {clause}", params)[0]
+        users = [User(**{**dict(row), "active": bool(row["active"])}) for row in rows]
+        return Page(users, total, limit, offset)
+
+    def staff_users(self, actor: Actor) -> list[User]:
+        """Active staff and admins, for choosing a ticket's assignee."""
+        require(actor, "service_desk_staff")
+        rows = self.store.query(
+            f"SELECT {USER_COLUMNS} FROM users u WHERE u.role IN ('admin', 'staff')"
+            " AND u.active = 1 ORDER BY u.username"
+        )
+        return [User(**{**dict(row), "active": True}) for row in rows]
+
+    def erase_person(self, actor: Actor, customer_id=None, user=None) -> dict:
+        """Delete a person entirely (design: Erasure); sales stay with an anonymised customer.
+
+        Give the customer id, or the user (id or username); a customer's login goes with the
+        customer and the other way round. Returns what was erased, as the audit row records it.
+        """
+        require(actor, "admin")
+        if customer_id in (None, "") and user in (None, ""):
+            raise ValidationError("customer", "name the customer or the user to erase")
+        target = None if user in (None, "") else self.get_user(actor, user)
+        if target is not None and target.id == actor.user_id:
+            raise Conflict("user", "you cannot erase your own account")
+        if target is not None and target.role == "admin":
+            with self.store.read() as conn:
+                self._keep_an_admin(conn, target.id)
+        customer_id = None if customer_id in (None, "") else parse_id(customer_id, "customer")
+        return erase(self.store, actor, customer_id, target.id if target else None)
+
+    def _target(self, actor: Actor, user) -> User:
+        """A user an admin may change: not their own account (no locking oneself out)."""
+        target = self.get_user(actor, user)
+        if target.id == actor.user_id:
+            raise Conflict("user", "you cannot change your own role or status")
+        return target
+
+    def _keep_an_admin(self, conn, leaving_id: int) -> None:
+        others = conn.execute(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND active = 1 AND id <> ?",
+            (leaving_id,),
+        ).fetchone()[0]
+        if not others:
+            raise Conflict("role", "this is the last active admin; make another admin first")
+
+    def _change(self, conn, actor: Actor, user_id: int, action: str, **changes) -> None:
+        """Update a user's columns with an audit row; secrets are audited by name only.
+
+        Any change bumps the credential version, which closes the user's sessions.
+        """
+        before = dict(
+            conn.execute(
+                "SELECT role, active, failed_logins, locked_until FROM users WHERE id = ?",
+                (user_id,),
+            ).fetchone()
+        )
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        conn.execute(
+            f"UPDATE users SET {assignments}, credential_version = credential_version + 1"
+            " WHERE id = :user_id",
+            {**changes, "user_id": user_id},
+        )
+        shown = {key: value for key, value in changes.items() if key in before}
+        if "password_hash" in changes:
+            shown["password"] = "changed"
+        audit.record(
+            conn, actor, action, "user", user_id, {key: before.get(key) for key in shown}, shown
+        )
+
+    @staticmethod
+    def _clean_role(role) -> str:
+        if role not in ROLES:
+            raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
+        return role
+
+    # --- own profile ----------------------------------------------------------------
+
+    def profile(self, actor: Actor) -> dict:
+        """The acting user's own details: login, role and, for a customer, the contact fields."""
+        if actor is None or actor.user_id is None:
+            raise PermissionDenied("log in to see your profile")
+        details = {"username": actor.username, "role": actor.role}
+        if actor.customer_id is None:
+            return details
+        row = self.store.query_one(
+            "SELECT * FROM customers WHERE id = ? AND status <> 'erased'", (actor.customer_id,)
+        )
+        if row is None:
+            raise PermissionDenied(NOT_LOGGED_IN)
+        shown = [name for name in CUSTOMER_FIELDS if name != "notes"]  # notes are staff's own
+        return {
+            **details,
+            "customer_id": row["id"],
+            **{name: row[name] for name in shown},
+            "status": row["status"],
+            "created_at": row["created_at"],
+        }
+
+    def update_profile(self, actor: Actor, **fields) -> dict:
+        """A customer changes their own contact details (not the e-mail: it is the login)."""
+        if actor is None or actor.customer_id is None:
+            raise PermissionDenied("only a customer login has a profile to change")
+        refused = sorted(set(fields) - set(PROFILE_FIELDS))
+        if refused:
+            reason = (
+                "is your login name; ask us to change it"
+                if refused[0] == "email"
+                else "cannot be changed here"
+            )
+            raise ValidationError(refused[0], reason)
+        changes = clean_customer_fields(fields, partial=True)
+        with self.store.write() as conn:
+            before = dict(
+                conn.execute(
+                    "SELECT * FROM customers WHERE id = ? AND status <> 'erased'",
+                    (actor.customer_id,),
+                ).fetchone()
+                or {}
+            )
+            if not before:
+                raise PermissionDenied(NOT_LOGGED_IN)
+            changes = {key: value for key, value in changes.items() if before[key] != value}
+            if changes:
+                self._update_customer(conn, actor, before, changes)
+        return self.profile(actor)
+
+    @staticmethod
+    def _update_customer(conn, actor: Actor, before: dict, changes: dict) -> None:
+        changes = {**changes, "updated_at": now_utc()}
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        conn.execute(
+            f"UPDATE customers SET {assignments} WHERE id = :customer_id",
+            {**changes, "customer_id": before["id"]},
+        )
+        audit.record(conn, actor, "update", "customer", before["id"], before, {**before, **changes})

@@ -1,0 +1,408 @@
+"""Purchases: record, cancel, return, and read them back.
+
+Recording is one transaction: the customer must be active, every product active and in stock;
+stock falls through the ledger's conditional update, and lines, movements and the audit row are
+written together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from crpm.errors import Conflict, InactiveRecord, NotFound, ValidationError
+from crpm.models import (
+    MAX_CENTS,
+    Page,
+    Purchase,
+    PurchaseLine,
+    clean_text,
+    now_utc,
+    parse_id,
+    parse_int,
+    parse_quantity,
+    parse_time,
+    unpack,
+)
+from crpm.permissions import Actor, require, require_customer_access
+from crpm.services import audit, stock
+from crpm.services.search import clamp_page
+
+SOURCES = ("dashboard", "import", "quote", "api", "cli", "demo")
+MAX_LINES = 200
+
+LINES_SQL = """
+SELECT l.id, l.product_id, p.sku, p.name AS product_name, l.quantity, l.unit_price_cents,
+       coalesce((SELECT sum(r.quantity) FROM purchase_returns r WHERE r.line_id = l.id), 0)
+           AS returned
+FROM purchase_lines l JOIN products p ON p.id = l.product_id
+WHERE l.purchase_id = ? ORDER BY l.id
+"""
+
+LIST_SQL = """
+SELECT pu.id, pu.purchased_at, pu.customer_id, c.name AS customer_name, pu.source,
+       pu.cancelled_at,
+       (SELECT count(*) FROM purchase_lines l WHERE l.purchase_id = pu.id) AS lines,
+       (SELECT sum(l.quantity) FROM purchase_lines l WHERE l.purchase_id = pu.id) AS units,
+       (SELECT sum(l.quantity * l.unit_price_cents) FROM purchase_lines l
+         WHERE l.purchase_id = pu.id) AS total_cents,
+       (SELECT coalesce(sum(r.quantity * l.unit_price_cents), 0) FROM purchase_returns r
+          JOIN purchase_lines l ON l.id = r.line_id WHERE l.purchase_id = pu.id)
+           AS returned_cents
+FROM purchases pu JOIN customers c ON c.id = pu.customer_id
+"""
+
+HISTORY_SQL = """
+SELECT pu.id AS purchase_id, pu.purchased_at, pu.cancelled_at, l.id AS line_id,
+       p.id AS product_id, p.sku, p.name AS product_name, p.status AS product_status,
+       l.quantity, l.unit_price_cents, l.quantity * l.unit_price_cents AS line_total_cents,
+       coalesce((SELECT sum(r.quantity) FROM purchase_returns r WHERE r.line_id = l.id), 0)
+           AS returned,
+       (SELECT sum(o.quantity * o.unit_price_cents) FROM purchase_lines o
+         WHERE o.purchase_id = pu.id) AS purchase_total_cents
+FROM purchases pu
+JOIN purchase_lines l ON l.purchase_id = pu.id
+JOIN products p ON p.id = l.product_id
+WHERE pu.customer_id = ?
+ORDER BY pu.purchased_at DESC, pu.id DESC, l.id
+LIMIT ? OFFSET ?
+"""
+
+
+def normalise_lines(lines) -> list[dict]:
+    """[(product_id, quantity) | {product_id, quantity[, unit_price_cents]}] merged by product."""
+    if not isinstance(lines, (list, tuple)):
+        raise ValidationError("lines", "give a list of (product id, quantity)")
+    if not lines:
+        raise ValidationError("lines", "a purchase needs at least one product")
+    merged: OrderedDict[int, dict] = OrderedDict()
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, dict):
+            product_id, quantity = line.get("product_id"), line.get("quantity")
+            price = line.get("unit_price_cents")
+        else:
+            product_id, quantity = unpack(line, 2, f"line {number}", "(product id, quantity)")
+            price = None
+        product_id = parse_id(product_id, f"line {number} product")
+        quantity = parse_quantity(quantity, f"line {number} quantity")
+        entry = merged.setdefault(product_id, {"product_id": product_id, "quantity": 0})
+        entry["quantity"] += quantity
+        if price is not None:
+            cents = parse_int(price, f"line {number} unit price", maximum=MAX_CENTS)
+            if entry.setdefault("unit_price_cents", cents) != cents:
+                raise ValidationError(f"line {number} unit price", "differs for the same product")
+    if len(merged) > MAX_LINES:
+        raise ValidationError("lines", f"a purchase may have at most {MAX_LINES} products")
+    return list(merged.values())
+
+
+@dataclass(frozen=True)
+class Order:
+    """A purchase request that passed validation, before it touches the store."""
+
+    customer_id: int
+    lines: list[dict]
+    source: str
+    at: str
+    order_ref: str | None
+
+
+def clean_order(customer_id, lines, source, purchased_at, order_ref) -> Order:
+    """Validate everything that needs no store, before the write lock is taken."""
+    if source not in SOURCES:
+        raise ValidationError("source", f"must be one of {', '.join(SOURCES)}")
+    return Order(
+        customer_id=parse_id(customer_id, "customer"),
+        lines=normalise_lines(lines),
+        source=source,
+        at=parse_time(purchased_at, "purchased_at") if purchased_at else now_utc(),
+        order_ref=order_ref or None,
+    )
+
+
+def _audited(purchase: Purchase) -> dict:
+    return {
+        "customer_id": purchase.customer_id,
+        "source": purchase.source,
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_price_cents": line.unit_price_cents,
+            }
+            for line in purchase.lines
+        ],
+        "total_cents": purchase.total_cents,
+    }
+
+
+class PurchaseService:
+    def __init__(self, store):
+        self.store = store
+
+    # --- writing ------------------------------------------------------------
+
+    def record(
+        self,
+        actor: Actor,
+        customer_id,
+        lines,
+        source: str = "dashboard",
+        purchased_at=None,
+        order_ref: str | None = None,
+    ) -> Purchase:
+        require(actor, "manage_records")
+        order = clean_order(customer_id, lines, source, purchased_at, order_ref)
+        with self.store.write() as conn:
+            return self._write(conn, actor, order)
+
+    def write_purchase(
+        self,
+        conn,
+        actor: Actor,
+        customer_id,
+        lines,
+        source: str = "dashboard",
+        purchased_at=None,
+        order_ref: str | None = None,
+    ) -> int:
+        """Write a purchase inside the caller's transaction (used by quotes too)."""
+        order = clean_order(customer_id, lines, source, purchased_at, order_ref)
+        return self._write(conn, actor, order).id
+
+    def _write(self, conn, actor: Actor, order: Order) -> Purchase:
+        """The purchase as written, built from what was written rather than read back."""
+        customer = conn.execute(
+            "SELECT name, status FROM customers WHERE id = ?", (order.customer_id,)
+        ).fetchone()
+        if customer is None or customer["status"] == "erased":
+            raise NotFound("customer", order.customer_id)
+        if customer["status"] != "active":
+            raise InactiveRecord("customer", order.customer_id, customer["name"])
+        purchase_id = conn.execute(
+            "INSERT INTO purchases (customer_id, purchased_at, recorded_by, source, order_ref)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (order.customer_id, order.at, actor.username, order.source, order.order_ref),
+        ).lastrowid
+        sold = tuple(self._sell(conn, actor, purchase_id, line, order.at) for line in order.lines)
+        purchase = Purchase(
+            id=purchase_id,
+            customer_id=order.customer_id,
+            customer_name=customer["name"],
+            purchased_at=order.at,
+            recorded_by=actor.username,
+            source=order.source,
+            order_ref=order.order_ref,
+            cancelled_at=None,
+            lines=sold,
+        )
+        audit.record(conn, actor, "create", "purchase", purchase_id, after=_audited(purchase))
+        return purchase
+
+    def _sell(self, conn, actor: Actor, purchase_id: int, line: dict, at: str) -> PurchaseLine:
+        product_id, quantity = line["product_id"], line["quantity"]
+        product = stock.sell(conn, actor, product_id, quantity, purchase_id, at)
+        price = line.get("unit_price_cents", product["price_cents"])
+        line_id = conn.execute(
+            "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents)"
+            " VALUES (?, ?, ?, ?)",
+            (purchase_id, product_id, quantity, price),
+        ).lastrowid
+        return PurchaseLine(
+            line_id, product_id, product["sku"], product["name"], quantity, 0, price
+        )
+
+    def cancel(self, actor: Actor, purchase_id, reason: str = "") -> Purchase:
+        """Cancel a whole purchase: every unit not yet returned goes back to stock."""
+        require(actor, "manage_records")
+        purchase_id = parse_id(purchase_id, "purchase")
+        reason = clean_text(reason, "reason")
+        with self.store.write() as conn:
+            purchase = self._load(conn, purchase_id)
+            if purchase.cancelled_at:
+                raise Conflict("purchase", f"purchase #{purchase_id} is already cancelled")
+            now = now_utc()
+            for line in purchase.lines:
+                if line.quantity > line.returned:
+                    stock.move(
+                        conn,
+                        actor,
+                        line.product_id,
+                        line.quantity - line.returned,
+                        "cancel",
+                        reason,
+                        purchase_id,
+                        now,
+                    )
+            conn.execute(
+                "UPDATE purchases SET cancelled_at = ?, cancelled_by = ?, cancel_reason = ?"
+                " WHERE id = ?",
+                (now, actor.username, reason, purchase_id),
+            )
+            audit.record(
+                conn,
+                actor,
+                "cancel",
+                "purchase",
+                purchase_id,
+                {"cancelled_at": None},
+                {"cancelled_at": now, "reason": reason},
+            )
+        return self._load(self.store.conn, purchase_id)
+
+    def return_items(self, actor: Actor, line_id, quantity, reason: str = "") -> Purchase:
+        """Return some units of a line: stock comes back, revenue falls; never more than bought."""
+        require(actor, "manage_records")
+        line_id = parse_id(line_id, "line")
+        quantity = parse_quantity(quantity)
+        reason = clean_text(reason, "reason")
+        with self.store.write() as conn:
+            row = conn.execute(
+                "SELECT purchase_id FROM purchase_lines WHERE id = ?", (line_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound("purchase line", line_id)
+            purchase = self._load(conn, row["purchase_id"])
+            if purchase.cancelled_at:
+                raise Conflict("purchase", f"purchase #{purchase.id} is cancelled")
+            line = next(line for line in purchase.lines if line.id == line_id)
+            left = line.quantity - line.returned
+            if quantity > left:
+                raise ValidationError(
+                    "quantity", f"only {left} of {line.sku} can still be returned from this line"
+                )
+            now = now_utc()
+            conn.execute(
+                "INSERT INTO purchase_returns (line_id, quantity, returned_at, recorded_by, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (line_id, quantity, now, actor.username, reason),
+            )
+            stock.move(conn, actor, line.product_id, quantity, "return", reason, purchase.id, now)
+            audit.record(
+                conn,
+                actor,
+                "return",
+                "purchase",
+                purchase.id,
+                after={
+                    "line_id": line_id,
+                    "quantity": quantity,
+                    "reason": reason,
+                },
+            )
+        return self._load(self.store.conn, purchase.id)
+
+    # --- reading ------------------------------------------------------------
+
+    def get(self, actor: Actor, purchase_id) -> Purchase:
+        """A purchase; another customer's reads as not found, so ids tell nothing."""
+        purchase = self._load(self.store.conn, parse_id(purchase_id, "purchase"))
+        if actor is None or not (actor.is_staff or actor.customer_id == purchase.customer_id):
+            raise NotFound("purchase", purchase.id)
+        return purchase
+
+    def _load(self, conn, purchase_id: int) -> Purchase:
+        row = conn.execute(
+            "SELECT pu.*, c.name AS customer_name FROM purchases pu"
+            " JOIN customers c ON c.id = pu.customer_id WHERE pu.id = ?",
+            (purchase_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound("purchase", purchase_id)
+        lines = tuple(
+            PurchaseLine(**dict(line)) for line in conn.execute(LINES_SQL, (purchase_id,))
+        )
+        return Purchase(
+            id=row["id"],
+            customer_id=row["customer_id"],
+            customer_name=row["customer_name"],
+            purchased_at=row["purchased_at"],
+            recorded_by=row["recorded_by"],
+            source=row["source"],
+            order_ref=row["order_ref"],
+            cancelled_at=row["cancelled_at"],
+            lines=lines,
+        )
+
+    def history(self, actor: Actor, customer_id, limit: int = 200, offset: int = 0) -> Page:
+        """A customer's purchase lines, newest first, with the net total spent."""
+        customer_id = parse_id(customer_id, "customer")
+        require_customer_access(actor, customer_id)
+        limit, offset = clamp_page(limit, offset, max_limit=1000)
+        conn = self.store.conn
+        if conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
+            raise NotFound("customer", customer_id)
+        rows = [dict(row) for row in conn.execute(HISTORY_SQL, (customer_id, limit, offset))]
+        totals = conn.execute(
+            "SELECT count(*) AS lines,"
+            " count(DISTINCT pu.id) FILTER (WHERE pu.cancelled_at IS NULL) AS purchases,"
+            " coalesce(sum(l.quantity * l.unit_price_cents)"
+            "   FILTER (WHERE pu.cancelled_at IS NULL), 0) AS gross_cents"
+            " FROM purchases pu JOIN purchase_lines l ON l.purchase_id = pu.id"
+            " WHERE pu.customer_id = ?",
+            (customer_id,),
+        ).fetchone()
+        returned = conn.execute(
+            "SELECT coalesce(sum(r.quantity * l.unit_price_cents), 0) FROM purchase_returns r"
+            " JOIN purchase_lines l ON l.id = r.line_id JOIN purchases pu ON pu.id = l.purchase_id"
+            " WHERE pu.customer_id = ? AND pu.cancelled_at IS NULL",
+            (customer_id,),
+        ).fetchone()[0]
+        extra = {
+            "purchases": totals["purchases"],
+            "total_spent_cents": totals["gross_cents"] - returned,
+        }
+        return Page(rows, totals["lines"], limit, offset, extra=extra)
+
+    def list(
+        self,
+        actor: Actor,
+        customer_id=None,
+        product_id=None,
+        date_from=None,
+        date_to=None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """Purchases newest first, filtered by customer, product, [from, to) and status."""
+        if customer_id in (None, ""):
+            require(actor, "read_records")
+        else:
+            customer_id = parse_id(customer_id, "customer")
+            require_customer_access(actor, customer_id)
+        limit, offset = clamp_page(limit, offset)
+        conditions, params = [], {}
+        if customer_id not in (None, ""):
+            conditions.append("pu.customer_id = :customer_id")
+            params["customer_id"] = customer_id
+        if product_id not in (None, ""):
+            conditions.append(
+                "pu.id IN (SELECT purchase_id FROM purchase_lines WHERE product_id = :product_id)"
+            )
+            params["product_id"] = parse_id(product_id, "product")
+        if date_from:
+            conditions.append("pu.purchased_at >= :date_from")
+            params["date_from"] = parse_time(date_from, "from")
+        if date_to:
+            conditions.append("pu.purchased_at < :date_to")
+            params["date_to"] = parse_time(date_to, "to")
+        if status == "cancelled":
+            conditions.append("pu.cancelled_at IS NOT NULL")
+        elif status == "completed":
+            conditions.append("pu.cancelled_at IS NULL")
+        elif status not in (None, "", "all"):
+            raise ValidationError("status", "must be completed, cancelled or all")
+        clause = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        conn = self.store.conn
+        rows = conn.execute(
+            f"{LIST_SQL} {clause} ORDER BY pu.purchased_at DESC, pu.id DESC"
+            " LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        ).fetchall()
+        total = conn.execute(f"SELECT count(*) FROM purchases pu {clause}", params).fetchone()[0]
+        items = [
+            {**dict(row), "status": "cancelled" if row["cancelled_at"] else "completed"}
+            for row in rows
+        ]
+        return Page(items, total, limit, offset)

@@ -1,0 +1,139 @@
+"""The Gradio dashboard: one module per tab, composed here.
+
+Each tab module has `build(ctx) -> list[dict]`: it lays out its components inside the open
+`gr.Tab` and returns the events (as kwargs) that refresh it when the tab is shown. `TABS` lists
+the tabs with the permission each needs; `tabs_for(actor)` decides which ones a role sees.
+Hiding a tab is comfort only: every handler still goes through a service that checks the role.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from crpm.config import Settings  # noqa: E402
+from crpm.permissions import ROLES, RULES, Actor  # noqa: E402
+from crpm.ui import (  # noqa: E402
+    account,
+    admin,
+    analytics,
+    auth,
+    customer_portal,
+    customers,
+    data,
+    desk,
+    home,
+    products,
+    purchases,
+)
+from crpm.ui.common import UIContext, guarded  # noqa: E402
+from crpm.ui.style import CSS, THEME  # noqa: E402
+
+CONCURRENCY = 8  # services use one SQLite connection per worker thread
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    key: str
+    label: str
+    build: Callable[[UIContext], list[dict]]
+    action: str  # the permission (crpm.permissions.RULES) a role needs to see the tab
+
+
+TABS = (
+    TabSpec("home", "Home", home.build, "read_records"),
+    TabSpec("customers", "Customers", customers.build, "read_records"),
+    TabSpec("products", "Products", products.build, "read_records"),
+    TabSpec("purchases", "Purchases", purchases.build, "manage_records"),
+    TabSpec("analytics", "Analytics", analytics.build, "analytics"),
+    TabSpec("desk", "Service desk", desk.build, "service_desk_staff"),
+    TabSpec("data", "Import & export", data.build, "manage_records"),
+    TabSpec("users", "Users", admin.build_users, "admin"),
+    TabSpec("erase", "Erase a person", admin.build_erase, "admin"),
+    TabSpec("audit", "Audit log", admin.build_audit, "admin"),
+    TabSpec("my_purchases", "My purchases", customer_portal.build_purchases, "own_records"),
+    TabSpec("my_tickets", "My tickets", customer_portal.build_tickets, "own_records"),
+    TabSpec("my_quotes", "My quotes", customer_portal.build_quotes, "own_records"),
+    TabSpec("account", "My account", account.build, "own_account"),
+)
+# Who sees a tab: the permission rules, plus two views that are not permissions (customers'
+# own records; everyone's own account). The services still check every call.
+VIEW_RULES = {**RULES, "own_records": {"customer"}, "own_account": set(ROLES)}
+COMMON_TAB = "account"
+# Open the role's first tab (`allowed`: the keys, comma-separated) unless the user already picked
+# one of the role's tabs other than the start tab while the page was loading.
+OPEN_FIRST_TAB_JS = f"""(allowed) => {{
+  const keys = allowed.split(',');
+  const current = document.querySelector('#crpm-tabs [role=tab][aria-selected=true]');
+  const key = current && current.dataset.tabId;
+  if (key && key !== '{COMMON_TAB}' && keys.includes(key)) return;
+  document.querySelector(`#crpm-tabs [role=tab][data-tab-id="${{keys[0]}}"]`)?.click();
+}}"""
+
+
+def tabs_for(actor: Actor) -> list[str]:
+    """The keys of the tabs this actor's role may see, in display order."""
+    return [tab.key for tab in TABS if actor.role in VIEW_RULES[tab.action]]
+
+
+def build_app(services, settings: Settings) -> gr.Blocks:
+    ctx = UIContext(services, settings)
+    # Gradio keeps a copy of every file a page offered (CSV exports, backups): drop them after
+    # an hour so a long-running app does not fill the disk.
+    with gr.Blocks(
+        title="CRPM · Customers, products, purchases", delete_cache=(3600, 3600)
+    ) as demo:
+        with gr.Row(elem_classes="crpm-header", equal_height=True):
+            gr.Markdown("# CRPM\nCustomers, products and purchases in one place.", scale=3)
+            who = gr.Markdown(elem_classes="crpm-who", scale=1)
+            role_tabs = gr.Textbox(visible=False)  # the keys of the role's tabs, for the browser
+            auth.logout_button()
+        tabs = {}
+        # Gradio fires the initially selected tab's select on load, so start on a tab every role
+        # has; once the role's tabs are shown, OPEN_FIRST_TAB_JS opens the first one.
+        with gr.Tabs(elem_id="crpm-tabs", selected=COMMON_TAB):
+            for spec in TABS:
+                with gr.Tab(spec.label, id=spec.key, elem_id=f"tab-{spec.key}") as tab:
+                    refreshes = spec.build(ctx)
+                for refresh in refreshes:
+                    tab.select(**refresh)
+                tabs[spec.key] = tab
+
+        @guarded
+        def show_role_tabs(request: gr.Request):
+            actor = ctx.actor(request)
+            allowed = tabs_for(actor)
+            greeting = f"Logged in as **{actor.username}** ({actor.role})"
+            # Gradio 6.31 ignores visible=False on a Tab update; "hidden" removes the tab.
+            shown = (gr.Tab(visible=True if key in allowed else "hidden") for key in tabs)
+            return greeting, ",".join(allowed), *shown
+
+        # Selecting the role's first tab happens in the browser once the tabs are shown, and only
+        # if the user has not picked a tab of their own meanwhile (no snap-back to Home).
+        demo.load(
+            show_role_tabs, None, [who, role_tabs, *tabs.values()], api_visibility="private"
+        ).success(None, role_tabs, js=OPEN_FIRST_TAB_JS)
+    demo.crpm_server = auth.server_app(services)
+    return demo
+
+
+def launch(demo: gr.Blocks, settings: Settings, **kwargs):
+    """Serve the dashboard behind the login pages; keyword arguments go to `Blocks.launch`."""
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo.launch(
+        _app=demo.crpm_server,
+        auth_dependency=demo.crpm_server.auth_dependency,
+        ssr_mode=False,  # the login routes live in this Python app, not in a Node front
+        server_name=settings.host,
+        server_port=settings.port,
+        share=settings.share,
+        theme=THEME,
+        css=CSS,
+        footer_links=["api"],
+        **kwargs,
+    )

@@ -1,0 +1,301 @@
+"""Analytics tab: a date range, the sales summary, charts and tables, each table as CSV.
+
+The page refresh makes ONE engine call (`Analytics.page`), so it costs what the engine costs plus
+formatting. The separate reports are also published as JSON API endpoints (`gr.api`).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from crpm.ui import charts
+from crpm.ui.common import UIContext, csv_file, guarded
+from crpm.ui.reports import (
+    GRAINS,
+    PRESETS,
+    auto_grain,
+    describe_range,
+    exportable,
+    present,
+    preset_range,
+    records,
+    summary_cards,
+    summary_record,
+)
+
+PRODUCT_HEADINGS = {
+    "sku": "SKU",
+    "name": "Product",
+    "category": "Category",
+    "units_sold": "Units sold",
+    "revenue_cents": "Revenue",
+}
+# key: (title, where in Analytics.page(), headings, rows shown on the page)
+TABLES = {
+    "trend": (
+        "Revenue trend",
+        ("trend",),
+        {"period": "Period", "revenue_cents": "Revenue", "units": "Units"},
+        None,
+    ),
+    "best_sellers": ("Best sellers", ("products", "best"), PRODUCT_HEADINGS, None),
+    "least_sellers": ("Least sellers", ("products", "least"), PRODUCT_HEADINGS, None),
+    "top_customers": (
+        "Top customers",
+        ("top_customers",),
+        {
+            "customer_id": "ID",
+            "name": "Customer",
+            "orders": "Orders",
+            "units": "Units",
+            "revenue_cents": "Revenue",
+            "first_purchase": "First purchase",
+            "last_purchase": "Last purchase",
+        },
+        None,
+    ),
+    "categories": (
+        "Sales by category",
+        ("products", "by_category"),
+        {
+            "category": "Category",
+            "products": "Products",
+            "units_sold": "Units sold",
+            "revenue_cents": "Revenue",
+        },
+        None,
+    ),
+    "stock": (
+        "Stock report",
+        ("stock", "products"),
+        {
+            "sku": "SKU",
+            "name": "Product",
+            "status": "Status",
+            "stock": "Stock",
+            "reorder_level": "Reorder at",
+            "units_30d": "Sold 30 d",
+            "days_of_cover": "Days of cover",
+            "low_stock": "Low",
+            "stock_value_cents": "Stock value",
+        },
+        100,
+    ),
+    "movements": (
+        "Stock movements in the range (latest 200)",
+        ("stock", "movements"),
+        {
+            "created_at": "Time (UTC)",
+            "sku": "SKU",
+            "kind": "Kind",
+            "quantity": "Change",
+            "stock_after": "Stock after",
+            "purchase_id": "Purchase",
+            "reason": "Reason",
+        },
+        None,
+    ),
+    "segments": (
+        "RFM segments",
+        ("rfm", "segments"),
+        {"segment": "Segment", "customers": "Customers", "revenue_cents": "Revenue"},
+        None,
+    ),
+    "rfm_customers": (
+        "Customers by RFM score",
+        ("rfm", "customers"),
+        {
+            "customer_id": "ID",
+            "name": "Customer",
+            "recency_days": "Days since last",
+            "frequency": "Orders",
+            "monetary_cents": "Revenue",
+            "r_score": "R",
+            "f_score": "F",
+            "m_score": "M",
+            "segment": "Segment",
+        },
+        100,
+    ),
+}
+CHARTS = ["trend", "best_sellers", "least_sellers", "top_customers", "categories", "segments"]
+
+
+def pick(result: dict, path: tuple):
+    for key in path:
+        result = result[key]
+    return result
+
+
+class AnalyticsHandlers:
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+
+    def _range(self, preset, date_from, date_to):
+        return preset_range(preset or "Last 30 days", date_from, date_to)
+
+    @guarded
+    def analytics_page(self, preset, date_from, date_to, grain, request: gr.Request):
+        """The whole Analytics page for a preset ("Last 7 days", "Last 30 days", "This year",
+        "All time") or "Custom" with date_from/date_to days (both included)."""
+        start, end = self._range(preset, date_from, date_to)
+        grain = auto_grain(start, end, grain or "auto")
+        result = self.ctx.analytics.page(self.ctx.actor(request), start, end, grain=grain)
+        summary = result["summary"]
+        heading = f"**{describe_range(start, end)}** · trend by {grain}"
+        currency = self.ctx.settings.currency
+        plots = [charts.draw(name, pick(result, TABLES[name][1]), currency) for name in CHARTS]
+        shown, files = [], []
+        for key, (_, path, headings, rows) in TABLES.items():
+            frame = pick(result, path)
+            if key == "stock":
+                frame = frame.sort_values(["low_stock", "days_of_cover"], ascending=[False, True])
+            shown.append(present(self.ctx, frame.head(rows) if rows else frame, headings))
+            files.append(csv_file(exportable(frame), key))
+        extra = [
+            (
+                "Low stock",
+                f"{summary.low_stock_count:,}",
+                "products at or below reorder",
+                summary.low_stock_count > 0,
+            ),
+            ("Stock value", self.ctx.money(summary.stock_value_cents), "at current prices", False),
+        ]
+        return heading, summary_cards(self.ctx, summary, extra), *plots, *shown, *files
+
+    # --- JSON endpoints for API clients ------------------------------------------------------
+
+    def sales_summary(
+        self, date_from: str = "", date_to: str = "", request: gr.Request = None
+    ) -> dict:
+        """Revenue, gross sales, returns, units, orders, average order value... for
+        [date_from, date_to) (ISO dates or times, empty = open). Money as decimal text."""
+        return summary_record(
+            self.ctx.analytics.summary(self.ctx.actor(request), date_from or None, date_to or None)
+        )
+
+    def top_customers(
+        self, date_from: str = "", date_to: str = "", limit: int = 10, request: gr.Request = None
+    ) -> list[dict]:
+        """Customers ranked by revenue in [date_from, date_to)."""
+        return records(
+            self.ctx.analytics.top_customers(
+                self.ctx.actor(request), date_from or None, date_to or None, limit=limit
+            )
+        )
+
+    def product_performance(
+        self, date_from: str = "", date_to: str = "", limit: int = 10, request: gr.Request = None
+    ) -> dict:
+        """Best and least sellers, every product with sales, and sales by category."""
+        tables = self.ctx.analytics.product_performance(
+            self.ctx.actor(request), date_from or None, date_to or None, limit=limit
+        )
+        return {name: records(frame) for name, frame in tables.items()}
+
+    def revenue_trend(
+        self, date_from: str = "", date_to: str = "", grain: str = "day", request: gr.Request = None
+    ) -> list[dict]:
+        """Revenue and units per day, week or month in [date_from, date_to)."""
+        return records(
+            self.ctx.analytics.trend(
+                self.ctx.actor(request), date_from or None, date_to or None, grain=grain
+            )
+        )
+
+    def stock_report(
+        self, date_from: str = "", date_to: str = "", request: gr.Request = None
+    ) -> dict:
+        """Per product stock, cover and low-stock flag; the stock movements in the range."""
+        tables = self.ctx.analytics.stock_report(
+            self.ctx.actor(request), date_from or None, date_to or None
+        )
+        return {name: records(frame) for name, frame in tables.items()}
+
+    def rfm_segments(
+        self, date_from: str = "", date_to: str = "", request: gr.Request = None
+    ) -> dict:
+        """Recency, frequency, monetary scores per customer and the size of each segment."""
+        tables = self.ctx.analytics.rfm(self.ctx.actor(request), date_from or None, date_to or None)
+        return {name: records(frame) for name, frame in tables.items()}
+
+
+def publish_api(handlers: AnalyticsHandlers) -> None:
+    for fn in (
+        handlers.sales_summary,
+        handlers.top_customers,
+        handlers.product_performance,
+        handlers.revenue_trend,
+        handlers.stock_report,
+        handlers.rfm_segments,
+    ):
+        gr.api(guarded(fn), api_name=fn.__name__)
+
+
+def build(ctx: UIContext) -> list[dict]:
+    handlers = AnalyticsHandlers(ctx)
+    with gr.Row(equal_height=True):
+        preset = gr.Radio(PRESETS, value="Last 30 days", label="Date range", scale=4)
+        grain = gr.Radio(GRAINS, value="auto", label="Trend by", scale=2)
+    with gr.Row(equal_height=True):
+        date_from = gr.DateTime(label="From (Custom)", include_time=False, type="string")
+        date_to = gr.DateTime(label="To (Custom, included)", include_time=False, type="string")
+        refresh_button = gr.Button("Refresh", variant="primary", scale=0, min_width=120)
+    heading = gr.Markdown()
+    figures = gr.HTML()
+
+    plots, tables, downloads = {}, {}, {}
+
+    def table_block(key: str):
+        title = TABLES[key][0]
+        tables[key] = gr.Dataframe(label=title, interactive=False, wrap=True, max_height=360)
+        downloads[key] = gr.DownloadButton(f"Download {title.lower()} (CSV)", size="sm")
+
+    gr.Markdown("### Revenue trend")
+    plots["trend"] = gr.Plot(label="Revenue trend", elem_classes="crpm-chart")
+    with gr.Accordion("Trend as a table", open=False):
+        table_block("trend")
+    # One chart per row: charts have a fixed width (crpm.charts) and two side by side were clipped.
+    gr.Markdown("### Products")
+    plots["best_sellers"] = gr.Plot(label="Best sellers", elem_classes="crpm-chart")
+    plots["least_sellers"] = gr.Plot(label="Least sellers", elem_classes="crpm-chart")
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            table_block("best_sellers")
+        with gr.Column():
+            table_block("least_sellers")
+    plots["categories"] = gr.Plot(label="Category share", elem_classes="crpm-chart")
+    table_block("categories")
+    gr.Markdown("### Customers")
+    plots["top_customers"] = gr.Plot(label="Top customers", elem_classes="crpm-chart")
+    table_block("top_customers")
+    plots["segments"] = gr.Plot(label="RFM segments", elem_classes="crpm-chart")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            table_block("segments")
+        with gr.Column(scale=3):
+            table_block("rfm_customers")
+    gr.Markdown("### Stock")
+    table_block("stock")
+    table_block("movements")
+
+    outputs = [
+        heading,
+        figures,
+        *(plots[name] for name in CHARTS),
+        *(tables[key] for key in TABLES),
+        *(downloads[key] for key in TABLES),
+    ]
+    refresh = dict(
+        fn=handlers.analytics_page,
+        inputs=[preset, date_from, date_to, grain],
+        outputs=outputs,
+        api_visibility="private",
+    )
+    refresh_button.click(**{**refresh, "api_visibility": "public"}, api_name="analytics_page")
+    preset.input(**refresh)
+    grain.input(**refresh)
+    for box in (date_from, date_to):  # picking a day means a custom range
+        box.change(None, None, preset, js="() => 'Custom'").then(**refresh)
+    publish_api(handlers)
+    return [refresh]

@@ -1,0 +1,331 @@
+"""Login, registration and logout pages served beside the dashboard, and the gate in front of it.
+
+Why our own pages and not Gradio's `auth=`: Gradio keeps its login tokens in memory, maps them
+to a username and cannot revoke them, so an erased person's old cookie would resolve to whoever
+registers the same e-mail later. Here the cookie holds a server-side session token from
+`accounts.login`; Gradio's `auth_dependency` asks the store about it on every request (page,
+config, queue, API call) and every handler resolves the actor from it again
+(crpm/ui/session.py).
+
+The cookie is HttpOnly and SameSite=Lax (Secure over HTTPS), so a cross-site form cannot carry
+it; the form posts also refuse a foreign Origin, so another site cannot log a visitor into an
+account of its choosing. `POST /login` without the page's `form` field answers JSON, which is
+what `gradio_client.Client(url, auth=(username, password))` expects.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from urllib.parse import urlparse
+
+import gradio as gr
+from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from gradio.routes import App
+from starlette.exceptions import HTTPException
+
+from crpm.errors import CRPMError, PermissionDenied
+from crpm.services.accounts import SESSION_HOURS
+from crpm.ui.session import SESSION_COOKIE, session_token
+
+log = logging.getLogger("crpm.ui.auth")
+
+LOGIN_FAILED = (
+    "That login name and password do not match an active account. After 5 failed attempts an"
+    " account is locked for 15 minutes."
+)
+NOTICES = {
+    "out": "You are logged out.",
+    "changed": "Your password was changed; log in with the new one.",
+    "expired": "Your session has ended; please log in again.",
+}
+REGISTER_FIELDS = ("name", "email", "phone")
+
+
+# A form POST, so that a link on another site cannot log anyone out.
+LOGOUT_JS = """() => {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = "logout";
+  document.body.appendChild(form);
+  form.submit();
+}"""
+
+
+def logout_button() -> gr.Button:
+    button = gr.Button("Log out", size="sm", scale=0, min_width=100, elem_id="crpm-logout")
+    button.click(None, js=LOGOUT_JS)
+    return button
+
+
+def current_username(services):
+    """Gradio's `auth_dependency`: the username of a live session, or None (refused with 401)."""
+
+    def username(request: Request) -> str | None:
+        token = session_token(request)
+        if token is None:
+            return None
+        try:
+            return services.accounts.actor_for_session(token).username
+        except PermissionDenied:
+            return None
+
+    return username
+
+
+def server_app(services) -> App:
+    """The web app Gradio will serve the dashboard on, with the login routes already in place
+    (routes added first win, so ours shadow Gradio's own /login and /logout)."""
+    app = App(auth_dependency=current_username(services))
+    pages = AuthPages(services)
+    app.add_api_route("/login", pages.login_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/login", pages.login, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/login/", pages.login, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/register", pages.register_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/register", pages.register, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/logout", pages.logout_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/logout", pages.logout, methods=["POST"], include_in_schema=False)
+    app.add_exception_handler(HTTPException, send_anonymous_to_login)
+    return app
+
+
+async def send_anonymous_to_login(request: Request, exc: HTTPException) -> Response:
+    """The dashboard page itself sends a visitor without a session to the login page; every
+    other refused route keeps its JSON 401 (what API clients expect)."""
+    if exc.status_code == 401 and request.method == "GET" and request.url.path in ("", "/"):
+        notice = "?notice=expired" if session_token(request) else ""
+        return RedirectResponse(f"login{notice}", status_code=303)
+    return await http_exception_handler(request, exc)
+
+
+def same_origin(request: Request) -> bool:
+    """A browser names the page a form came from; it must be this site (API clients send none)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or ""
+    return urlparse(origin).netloc.lower() == host.split(",")[0].strip().lower()
+
+
+def is_https(request: Request) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    return (forwarded or request.url.scheme) == "https"
+
+
+class AuthPages:
+    def __init__(self, services):
+        self.accounts = services.accounts
+
+    # --- logging in -------------------------------------------------------------------
+
+    async def login_page(self, request: Request) -> Response:
+        if self._live_session(request):
+            return RedirectResponse("./", status_code=303)
+        notice = NOTICES.get(request.query_params.get("notice", ""), "")
+        return page("Log in", login_form(notice=notice))
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        from_page = "form" in form
+        if not same_origin(request):
+            return refused_origin(from_page)
+        username = str(form.get("username") or "").strip()
+        token = self.accounts.login(username, str(form.get("password") or ""))
+        if token is None:
+            if from_page:
+                return page("Log in", login_form(username, error=LOGIN_FAILED), 401)
+            return JSONResponse({"detail": "Incorrect credentials."}, status_code=401)
+        response = (
+            RedirectResponse("./", status_code=303)
+            if from_page
+            else JSONResponse({"success": True})
+        )
+        set_session_cookie(response, token, request)
+        return response
+
+    def _live_session(self, request: Request) -> bool:
+        token = session_token(request)
+        try:
+            return token is not None and self.accounts.actor_for_session(token) is not None
+        except PermissionDenied:
+            return False
+
+    # --- registering ------------------------------------------------------------------
+
+    async def register_page(self, request: Request) -> Response:
+        return page("Create an account", register_form({}))
+
+    async def register(self, request: Request) -> Response:
+        form = await request.form()
+        if not same_origin(request):
+            return refused_origin(True)
+        typed = {name: str(form.get(name) or "").strip() for name in REGISTER_FIELDS}
+        password = str(form.get("password") or "")
+        if password != str(form.get("confirm") or ""):
+            return page("Create an account", register_form(typed, "The passwords differ."), 400)
+        try:
+            actor = self.accounts.register_customer(
+                typed["name"], typed["email"], password, typed["phone"]
+            )
+        except CRPMError as exc:
+            return page("Create an account", register_form(typed, exc.message), 400)
+        token = self.accounts.login(actor.username, password)
+        response = RedirectResponse("./" if token else "login", status_code=303)
+        if token:
+            set_session_cookie(response, token, request)
+        return response
+
+    # --- logging out ------------------------------------------------------------------
+
+    async def logout_page(self, request: Request) -> Response:
+        return page("Log out", logout_form())
+
+    async def logout(self, request: Request) -> Response:
+        if not same_origin(request):
+            return refused_origin(True)
+        token = session_token(request)
+        if token is not None:
+            self.accounts.logout(token)
+        response = RedirectResponse("login?notice=out", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        return response
+
+
+def set_session_cookie(response: Response, token: str, request: Request) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
+
+
+def refused_origin(from_page: bool) -> Response:
+    log.warning("refused a login form posted from another site")
+    message = "This form was sent from another site; open CRPM directly and try again."
+    if from_page:
+        return page("Not allowed", f"<p class='error'>{escape(message)}</p>", 403)
+    return JSONResponse({"detail": message}, status_code=403)
+
+
+# --- the pages: plain HTML, every value escaped, no password ever written back --------------
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = PAGE.format(title=escape(title), body=body)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline';"
+            " script-src 'unsafe-inline'; form-action 'self'",
+        },
+    )
+
+
+def field(label: str, name: str, value: str = "", kind: str = "text", **attributes) -> str:
+    extra = " ".join(f'{key}="{escape(str(val))}"' for key, val in attributes.items())
+    shown = "" if kind == "password" else escape(value)
+    return (
+        f'<label for="{name}">{escape(label)}</label>'
+        f'<input id="{name}" name="{name}" type="{kind}" value="{shown}" {extra}>'
+    )
+
+
+def message(error: str = "", notice: str = "") -> str:
+    if error:
+        return f'<p class="error" role="alert">{escape(error)}</p>'
+    return f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
+
+
+def login_form(username: str = "", error: str = "", notice: str = "") -> str:
+    return f"""
+<h1>Log in to CRPM</h1>
+{message(error, notice)}
+<form method="post" action="login">
+  <input type="hidden" name="form" value="1">
+  {field("Login name or e-mail", "username", username, autocomplete="username", required="")}
+  {field("Password", "password", kind="password", autocomplete="current-password", required="")}
+  <button type="submit">Log in</button>
+</form>
+<p class="alt">New customer? <a href="register">Create an account</a></p>"""
+
+
+def register_form(typed: dict, error: str = "") -> str:
+    value = typed.get
+    return f"""
+<h1>Create a customer account</h1>
+{message(error)}
+<form method="post" action="register">
+  {field("Full name", "name", value("name", ""), autocomplete="name", required="")}
+  {field("E-mail (your login name)", "email", value("email", ""), "email", required="")}
+  {field("Contact number", "phone", value("phone", ""), "tel", autocomplete="tel")}
+  {
+        field(
+            "Password (at least 10 characters)",
+            "password",
+            kind="password",
+            autocomplete="new-password",
+            minlength="10",
+            required="",
+        )
+    }
+  {
+        field(
+            "Repeat the password",
+            "confirm",
+            kind="password",
+            autocomplete="new-password",
+            required="",
+        )
+    }
+  <button type="submit">Create account</button>
+</form>
+<p class="alt">Already registered? <a href="login">Log in</a></p>"""
+
+
+def logout_form() -> str:
+    return """
+<h1>Log out of CRPM?</h1>
+<form method="post" action="logout"><button type="submit">Log out</button></form>
+<p class="alt"><a href="./">Back to the dashboard</a></p>"""
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · CRPM</title>
+<style>
+  body {{ margin: 0; min-height: 100vh; display: grid; place-items: center;
+         font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+         background: linear-gradient(135deg, #eef2ff, #f8fafc); color: #1f2937; }}
+  main {{ width: min(420px, 92vw); background: #fff; border-radius: 14px; padding: 32px 36px;
+         box-shadow: 0 10px 30px rgba(30, 41, 59, .12); }}
+  .brand {{ font-weight: 800; letter-spacing: .08em; color: #4f46e5; margin: 0 0 4px; }}
+  h1 {{ font-size: 1.35rem; margin: 0 0 18px; }}
+  label {{ display: block; font-size: .9rem; font-weight: 600; margin: 14px 0 6px; }}
+  input {{ width: 100%; box-sizing: border-box; padding: 10px 12px; font-size: 1rem;
+          border: 1px solid #cbd5e1; border-radius: 8px; }}
+  input:focus {{ outline: 2px solid #6366f1; border-color: #6366f1; }}
+  button {{ margin-top: 22px; width: 100%; padding: 11px; font-size: 1rem; font-weight: 600;
+           color: #fff; background: #4f46e5; border: 0; border-radius: 8px; cursor: pointer; }}
+  button:hover {{ background: #4338ca; }}
+  .error {{ background: #fef2f2; color: #b91c1c; border: 1px solid #fecaca; padding: 10px 12px;
+           border-radius: 8px; }}
+  .notice {{ background: #ecfdf5; color: #047857; border: 1px solid #a7f3d0; padding: 10px 12px;
+            border-radius: 8px; }}
+  .alt {{ margin: 20px 0 0; font-size: .95rem; text-align: center; }}
+  a {{ color: #4f46e5; }}
+</style></head>
+<body><main><p class="brand">CRPM</p>
+<p class="notice" id="framed" hidden>Browsers keep the login of a page shown inside another
+site to themselves: <a href="./" target="_blank" rel="noopener">open CRPM in its own tab</a>.</p>
+{body}</main>
+<script>if (window.top !== window.self) document.getElementById("framed").hidden = false;</script>
+</body></html>"""

@@ -1,0 +1,313 @@
+"""What every tab shares: the error guard, the context handlers act in, paged tables, formatting.
+
+Handlers stay thin because the repetitive parts live here: `guarded` turns service refusals
+into toasts (and readable API errors), `UIContext.actor` resolves who is acting, and `Pager`
+gives every list the same server-side paging.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from crpm.config import Settings
+from crpm.errors import CRPMError, ValidationError
+from crpm.exporter import export_frame
+from crpm.models import format_money, parse_time
+from crpm.permissions import Actor
+from crpm.ui.session import acting_user
+
+log = logging.getLogger("crpm.ui")
+
+PAGE_SIZES = [25, 50, 100]
+GENERIC_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
+
+
+def guarded(fn):
+    """Run a handler; a refusal becomes a warning toast, a crash a logged generic error.
+
+    The refusal is re-raised as an invisible gr.Error so that the outputs stay untouched (the
+    form keeps what the user typed) and an API client gets an AppError carrying the message.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except CRPMError as exc:
+            gr.Warning(exc.message, title="Not done")
+            raise gr.Error(exc.message, visible=False, print_exception=False) from None
+        except Exception:
+            log.exception("dashboard handler %s failed", fn.__name__)
+            raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+
+    return wrapper
+
+
+# The columns of a purchase-history table, as UIContext.history_line fills them.
+HISTORY_COLUMNS = {
+    "purchase_id": "Purchase",
+    "purchased_at": "Time (UTC)",
+    "sku": "SKU",
+    "product_name": "Product",
+    "quantity": "Qty",
+    "returned": "Returned",
+    "unit_price": "Unit price",
+    "line_total": "Line total",
+    "state": "Status",
+}
+
+
+@dataclass
+class UIContext:
+    """What a tab needs to build its handlers: the services, the settings, who is acting."""
+
+    services: object
+    settings: Settings
+    _analytics: object = field(default=None, repr=False)
+    _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self):
+        threading.Thread(
+            target=self._warm_up_analytics, name="analytics-warm-up", daemon=True
+        ).start()
+
+    def _warm_up_analytics(self) -> None:
+        """Load the analytics engine's copy of the store (seconds at millions of rows) as soon as
+        the app is serving, so that the first Analytics/Home view does not pay for it. Waiting
+        for the server first keeps the load from slowing the app's start on two shared cores; a
+        report asked meanwhile waits for the load instead of starting its own."""
+        wait_for_server(self.settings.host, self.settings.port, timeout_s=60)
+        self.analytics.warm_up()
+
+    def actor(self, request) -> Actor:
+        return acting_user(self.services, request)
+
+    def money(self, cents) -> str:
+        return format_money(int(cents or 0), self.settings.currency)
+
+    def history_line(self, row: dict) -> dict:
+        """A purchase-history line (PurchaseService.history) with money shown and its state."""
+        state = "cancelled" if row["cancelled_at"] else ("returned" if row["returned"] else "")
+        return {
+            **row,
+            "unit_price": self.money(row["unit_price_cents"]),
+            "line_total": self.money(row["line_total_cents"]),
+            "state": state,
+        }
+
+    @property
+    def analytics(self):
+        """The DuckDB engine, created on first use so the app starts without touching it."""
+        with self._analytics_lock:  # the warm-up thread and a first request may race here
+            if self._analytics is None:
+                from crpm.analytics import Analytics
+
+                self._analytics = Analytics(self.services.store)
+        return self._analytics
+
+
+def wait_for_server(host: str, port: int, timeout_s: float) -> None:
+    """Return once something listens on host:port, or after timeout_s."""
+    address = ("127.0.0.1" if host in ("0.0.0.0", "") else host, port)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(address, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
+# --- parsing what forms send --------------------------------------------------------------
+
+
+def optional_id(value, field_name: str) -> int | None:
+    """An ID box: empty means no filter; otherwise a positive whole number. A browser sends an
+    emptied number box as 0, and no record has ID 0, so 0 means empty too."""
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip().lstrip("#")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValidationError(field_name, f"{value!r} is not an ID (a whole number from 1)")
+    return int(text)
+
+
+def required_id(value, field_name: str, hint: str) -> int:
+    record_id = optional_id(value, field_name)
+    if record_id is None:
+        raise ValidationError(field_name, hint)
+    return record_id
+
+
+def whole_number(value):
+    """A gr.Number sends floats; the services want whole numbers, so 3.0 becomes 3."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def day_start(value, field_name: str) -> str | None:
+    """A date box as the first moment of that day (UTC text), or None when empty."""
+    if value in (None, ""):
+        return None
+    return parse_time(_date_text(value), field_name)
+
+
+def day_after(value, field_name: str) -> str | None:
+    """A 'to' date box includes its whole day: the range ends at the next midnight."""
+    start = day_start(value, field_name)
+    if start is None:
+        return None
+    moment = datetime.fromisoformat(start[:10]) + timedelta(days=1)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _date_text(value) -> str:
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- showing results ---------------------------------------------------------------------
+
+
+def table(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    """Rows as a DataFrame with the given {key: heading} columns, headings kept when empty."""
+    frame = pd.DataFrame([[row.get(key) for key in columns] for row in rows], dtype=object)
+    if frame.empty:
+        return pd.DataFrame(columns=list(columns.values()))
+    frame.columns = list(columns.values())
+    return frame
+
+
+def count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def csv_file(frame: pd.DataFrame, name: str) -> str:
+    """Write a table to a fresh CSV file for a download button; returns its path."""
+    folder = Path(tempfile.mkdtemp(prefix="crpm-csv-"))
+    path = folder / f"{name}.csv"
+    export_frame(frame, path)  # cells a spreadsheet would run as formulas are made inert
+    return str(path)
+
+
+def chain(event, *steps: dict):
+    """Run each step (event kwargs) after the previous one succeeded."""
+    for step in steps:
+        event = event.success(**step)
+    return event
+
+
+# --- server-side paged tables ------------------------------------------------------------
+
+
+@dataclass
+class Pager:
+    """A table that shows one page at a time; the page is fetched on the server."""
+
+    table: gr.Dataframe
+    page: gr.Number
+    size: gr.Dropdown
+    info: gr.Markdown
+    prev: gr.Button
+    next: gr.Button
+
+    @classmethod
+    def build(cls, label: str, headings: list[str], noun: str, elem_id: str) -> Pager:
+        grid = gr.Dataframe(
+            value=pd.DataFrame(columns=headings),
+            label=label,
+            interactive=False,
+            wrap=True,
+            max_height=620,
+            elem_classes="crpm-table",
+            elem_id=elem_id,
+        )
+        # One line of controls without field labels (the caption says which page this is), so
+        # the buttons, the page box and the size menu line up.
+        with gr.Row(elem_classes="crpm-pager"):
+            prev = gr.Button("← Previous", size="sm", scale=0, min_width=110)
+            page = gr.Number(
+                value=1, precision=0, label="Page", show_label=False, container=False,
+                scale=0, min_width=80, elem_classes="crpm-pager-page",
+            )  # fmt: skip
+            nxt = gr.Button("Next →", size="sm", scale=0, min_width=110)
+            size = gr.Dropdown(
+                [(f"{size} rows a page", size) for size in PAGE_SIZES], value=PAGE_SIZES[0],
+                label="Rows per page", show_label=False, container=False, scale=0, min_width=180,
+            )  # fmt: skip
+            info = gr.Markdown(
+                f"No {noun}s loaded yet.", elem_classes="crpm-pager-info", elem_id=f"{elem_id}-info"
+            )
+        return cls(grid, page, size, info, prev, nxt)
+
+    @property
+    def outputs(self) -> list:
+        return [self.table, self.info, self.page]
+
+    def wire(self, show, filters: list, resets: list, api_name: str) -> dict:
+        """Connect paging to `show(*filters, page, size)`, published as `api_name`; `resets` are
+        filter-change listeners that go back to page 1. Returns the event kwargs that refresh
+        the current page (private, for chaining after changes)."""
+        refresh = dict(
+            fn=show,
+            inputs=[*filters, self.page, self.size],
+            outputs=self.outputs,
+            api_visibility="private",
+            show_progress="minimal",
+        )
+        # Public first: an unnamed private event would otherwise take the name of `show`.
+        self.page.submit(**{**refresh, "api_visibility": "public"}, api_name=api_name)
+        # Stepping the page number is pure browser work; only the fetch goes to the server.
+        self.prev.click(None, self.page, self.page, js="(p) => Math.max(1, (p || 1) - 1)").then(
+            **refresh
+        )
+        self.next.click(None, self.page, self.page, js="(p) => (p || 1) + 1").then(**refresh)
+        for listener in [*resets, self.size.input]:
+            listener(None, None, self.page, js="() => 1").then(**refresh)
+        return refresh
+
+
+def fetch_page(load, page_number, page_size):
+    """Call `load(limit, offset)` for the requested page, clamped to the last page."""
+    size = max(1, min(int(whole_number(page_size) or PAGE_SIZES[0]), PAGE_SIZES[-1]))
+    number = max(1, int(whole_number(page_number) or 1))
+    page = load(limit=size, offset=(number - 1) * size)
+    last = max(1, math.ceil(page.total / size))
+    if number > last and page.total:
+        number = last
+        page = load(limit=size, offset=(last - 1) * size)
+    return page, number
+
+
+def page_info(page, number: int, noun: str, filtered: bool = False) -> str:
+    """'Customers 26–50 of 1,234 · page 2 of 50', or an empty-state sentence."""
+    if not page.total:
+        return f"No {noun}s match these filters." if filtered else f"No {noun}s yet."
+    first = page.offset + 1
+    last = page.offset + len(page.items)
+    total = f"{page.total:,}+" if page.total_is_capped else f"{page.total:,}"
+    pages = math.ceil(page.total / page.limit)
+    of_pages = f"{pages:,}+" if page.total_is_capped else f"{pages:,}"
+    return f"**{noun.capitalize()}s {first:,}–{last:,} of {total}** · page {number:,} of {of_pages}"

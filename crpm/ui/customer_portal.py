@@ -1,0 +1,323 @@
+"""The customer's own tabs: My purchases, My tickets, My quotes.
+
+Every handler passes the logged-in customer to the service, which limits it to that customer's
+own records (someone else's ticket or quote reads as "not found").
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from crpm.errors import PermissionDenied
+from crpm.models import parse_quantity
+from crpm.services.purchases import normalise_lines
+from crpm.ui.common import (
+    HISTORY_COLUMNS,
+    Pager,
+    UIContext,
+    chain,
+    count,
+    fetch_page,
+    guarded,
+    page_info,
+    required_id,
+    table,
+    whole_number,
+)
+from crpm.ui.desk_view import (
+    CATEGORY_CHOICES,
+    PRIORITY_CHOICES,
+    QUOTE_COLUMNS,
+    QUOTE_STATUS_CHOICES,
+    STATUS_CHOICES,
+    TICKET_COLUMNS,
+    quote_html,
+    quote_row,
+    ticket_html,
+    ticket_row,
+)
+
+MY_TICKET_COLUMNS = {
+    key: heading for key, heading in TICKET_COLUMNS.items() if key not in ("assignee", "customer")
+}
+CART_COLUMNS = {"product_id": "Product ID", "label": "Product", "quantity": "Qty"}
+PICKER_LIMIT = 20
+TICKET_HINT = "pick one of your tickets in the list or type its ID"
+QUOTE_HINT = "pick one of your quotes in the list or type its ID"
+PRIVATE = {"api_visibility": "private"}
+
+
+class PortalHandlers:
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+        self.desk = ctx.services.desk
+
+    # --- purchases --------------------------------------------------------------------
+
+    @guarded
+    def my_purchases(self, page, page_size, request: gr.Request):
+        """The logged-in customer's purchase lines, newest first, and what they spent."""
+        actor = self.ctx.actor(request)
+        if actor.customer_id is None:
+            raise PermissionDenied("only a customer login has purchases of its own")
+        found, number = fetch_page(
+            lambda limit, offset: self.ctx.services.purchases.history(
+                actor, actor.customer_id, limit=limit, offset=offset
+            ),
+            page,
+            page_size,
+        )
+        rows = [self.ctx.history_line(row) for row in found.items]
+        spent = self.ctx.money(found.extra["total_spent_cents"])
+        info = page_info(found, number, "purchase line")
+        if found.total:
+            info += f" · {count(found.extra['purchases'], 'purchase')}, total spent **{spent}**"
+        return table(rows, HISTORY_COLUMNS), info, number
+
+    # --- tickets ----------------------------------------------------------------------
+
+    @guarded
+    def my_tickets(self, status, page, page_size, request: gr.Request):
+        """The customer's own tickets, most recently changed first."""
+        actor = self.ctx.actor(request)
+        found, number = fetch_page(
+            lambda limit, offset: self.desk.my_tickets(
+                actor, status=status or "all", limit=limit, offset=offset
+            ),
+            page,
+            page_size,
+        )
+        rows = [ticket_row(ticket) for ticket in found.items]
+        info = page_info(found, number, "ticket", filtered=status not in (None, "", "all"))
+        return table(rows, MY_TICKET_COLUMNS), info, number
+
+    @guarded
+    def raise_ticket(self, subject, description, category, priority, request: gr.Request):
+        """Open a ticket; answers with its ID and how it reads now."""
+        ticket = self.desk.raise_ticket(
+            self.ctx.actor(request), subject, description, category, priority
+        )
+        gr.Info(f"Ticket #{ticket.id} opened; we will answer here")
+        return ticket.id, ticket_html(ticket)
+
+    @guarded
+    def ticket_detail(self, ticket_id, request: gr.Request):
+        """One of your tickets with its public history (staff see internal notes too)."""
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        return ticket_html(self.desk.get_ticket(self.ctx.actor(request), ticket_id))
+
+    @guarded
+    def comment_ticket(self, ticket_id, body, request: gr.Request):
+        """Add a comment to a ticket; a comment on a resolved ticket reopens it."""
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        ticket = self.desk.comment(self.ctx.actor(request), ticket_id, body)
+        gr.Info(f"Comment added to ticket #{ticket.id}")
+        return ticket_html(ticket), ""
+
+    @guarded
+    def close_ticket(self, ticket_id, comment, request: gr.Request):
+        """Close a ticket, with an optional last comment."""
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        ticket = self.desk.close_ticket(self.ctx.actor(request), ticket_id, comment)
+        gr.Info(f"Ticket #{ticket.id} closed")
+        return ticket_html(ticket), ""
+
+    # --- quotes -----------------------------------------------------------------------
+
+    @guarded
+    def find_catalogue(self, query, request: gr.Request):
+        """Up to 20 active products matching a SKU, name or category, for a quote request."""
+        found = self.desk.catalogue(self.ctx.actor(request), query or "", limit=PICKER_LIMIT)
+        choices = [
+            f"#{item['id']} {item['sku']} · {item['name']} · list "
+            f"{self.ctx.money(item['price_cents'])}"
+            + ("" if item["in_stock"] else " · out of stock")
+            for item in found.items
+        ]
+        return gr.Dropdown(choices=choices, value=choices[0] if choices else None)
+
+    @guarded
+    def add_quote_line(self, choice, quantity, lines):
+        """Put a catalogue product and a quantity into the request being prepared."""
+        text = str(choice or "").strip()
+        product_id = required_id(text.split(" ", 1)[0], "product", "search and pick a product")
+        quantity = parse_quantity(whole_number(quantity))
+        labels = {line["product_id"]: line.get("label", "") for line in lines or []}
+        labels.setdefault(product_id, text.split(" ", 1)[-1].split(" · list")[0])
+        merged = normalise_lines([*(lines or []), {"product_id": product_id, "quantity": quantity}])
+        lines = [{**line, "label": labels[line["product_id"]]} for line in merged]
+        return lines, table(lines, CART_COLUMNS)
+
+    @staticmethod
+    def remove_quote_line(lines, event: gr.SelectData):
+        """A click on a line of the request takes it out."""
+        kept = [line for number, line in enumerate(lines or []) if number != event.index[0]]
+        return kept, table(kept, CART_COLUMNS)
+
+    @guarded
+    def request_quote(self, lines, text, request: gr.Request):
+        """Ask for a price: lines as [{"product_id", "quantity"}], free text, or both."""
+        wanted = [(line["product_id"], line["quantity"]) for line in lines or []]
+        quote = self.desk.request_quote(self.ctx.actor(request), wanted, text)
+        gr.Info(f"Quote #{quote.id} requested; we will price it soon")
+        return quote.id, quote_html(quote, self.ctx.money), [], table([], CART_COLUMNS), ""
+
+    @guarded
+    def my_quotes(self, status, page, page_size, request: gr.Request):
+        """The customer's own quotes, newest first."""
+        actor = self.ctx.actor(request)
+        found, number = fetch_page(
+            lambda limit, offset: self.desk.my_quotes(
+                actor, status=status or "all", limit=limit, offset=offset
+            ),
+            page,
+            page_size,
+        )
+        rows = [quote_row(quote, self.ctx.money) for quote in found.items]
+        info = page_info(found, number, "quote", filtered=status not in (None, "", "all"))
+        return table(rows, QUOTE_COLUMNS), info, number
+
+    @guarded
+    def quote_detail(self, quote_id, request: gr.Request):
+        """One quote with its lines and prices."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        return quote_html(self.desk.get_quote(self.ctx.actor(request), quote_id), self.ctx.money)
+
+    @guarded
+    def accept_quote(self, quote_id, request: gr.Request):
+        """Accept a priced quote: it becomes a purchase at the quoted prices."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        quote = self.desk.accept_quote(self.ctx.actor(request), quote_id)
+        gr.Info(f"Quote #{quote.id} accepted: purchase #{quote.purchase_id} recorded")
+        return quote_html(quote, self.ctx.money)
+
+    @guarded
+    def reject_quote(self, quote_id, request: gr.Request):
+        """Turn down a quote."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        quote = self.desk.reject_quote(self.ctx.actor(request), quote_id)
+        gr.Info(f"Quote #{quote.id} rejected")
+        return quote_html(quote, self.ctx.money)
+
+    @staticmethod
+    def pick_row(event: gr.SelectData):
+        return event.row_value[0]
+
+
+def build_purchases(ctx: UIContext) -> list[dict]:
+    handlers = PortalHandlers(ctx)
+    gr.Markdown("### What you bought\nEvery line of your purchases, newest first.")
+    pager = Pager.build("My purchases", list(HISTORY_COLUMNS.values()), "line", "my-purchases")
+    return [pager.wire(handlers.my_purchases, [], [], "my_purchases")]
+
+
+def build_tickets(ctx: UIContext) -> list[dict]:
+    handlers = PortalHandlers(ctx)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, elem_classes="crpm-card", elem_id="ticket-new"):
+            gr.Markdown("### Ask for help\nTell us what happened; we answer in this tab.")
+            subject = gr.Textbox(label="Subject *", max_length=200)
+            description = gr.Textbox(label="Description", lines=4)
+            with gr.Row():
+                category = gr.Dropdown(CATEGORY_CHOICES, value="General", label="Category")
+                priority = gr.Dropdown(PRIORITY_CHOICES, value="Normal", label="Priority")
+            raise_button = gr.Button("Send ticket", variant="primary")
+        with gr.Column(scale=3, elem_classes="crpm-card", elem_id="ticket-view"):
+            with gr.Row(equal_height=True):
+                ticket_id = gr.Number(label="Ticket ID", precision=0, scale=2)
+                load = gr.Button("Open", scale=0, min_width=90)
+            detail = gr.HTML("<p class='crpm-empty'>Pick a ticket in the list below.</p>")
+            body = gr.Textbox(label="Your comment", lines=3)
+            with gr.Row():
+                send = gr.Button("Add comment", variant="primary")
+                close = gr.Button("Close ticket")
+
+    status = gr.Radio(STATUS_CHOICES, value="all", label="Status")
+    pager = Pager.build("My tickets", list(MY_TICKET_COLUMNS.values()), "ticket", "my-tickets")
+    refresh = pager.wire(handlers.my_tickets, [status], [status.input], "my_tickets")
+
+    show = dict(fn=handlers.ticket_detail, inputs=ticket_id, outputs=detail)
+    load.click(**show, api_name="ticket_detail")
+    ticket_id.submit(**show, **PRIVATE)
+    chain(pager.table.select(handlers.pick_row, None, ticket_id, **PRIVATE), {**show, **PRIVATE})
+    chain(
+        raise_button.click(
+            handlers.raise_ticket,
+            [subject, description, category, priority],
+            [ticket_id, detail],
+            api_name="raise_ticket",
+        ),
+        dict(fn=None, inputs=None, outputs=[subject, description], js="() => ['', '']"),
+        refresh,
+    )
+    send.click(
+        handlers.comment_ticket, [ticket_id, body], [detail, body], api_name="comment_ticket"
+    ).success(**refresh)
+    close.click(
+        handlers.close_ticket, [ticket_id, body], [detail, body], api_name="close_ticket"
+    ).success(**refresh)
+    return [refresh]
+
+
+def build_quotes(ctx: UIContext) -> list[dict]:
+    handlers = PortalHandlers(ctx)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, elem_classes="crpm-card", elem_id="quote-new"):
+            gr.Markdown("### Ask for a quote\nPick products from our catalogue, or describe it.")
+            with gr.Row(equal_height=True):
+                query = gr.Textbox(label="Search the catalogue", placeholder="SKU, name or kind")
+                product = gr.Dropdown([], label="Product", allow_custom_value=True, scale=2)
+                quantity = gr.Number(label="Qty", value=1, precision=0, scale=0, min_width=80)
+                add = gr.Button("Add", scale=0, min_width=80)
+            lines = gr.JSON(value=[], visible=False)
+            cart = gr.Dataframe(
+                value=table([], CART_COLUMNS),
+                label="Your request (click a line to remove it)",
+                interactive=False,
+                max_height=240,
+            )
+            text = gr.Textbox(label="Anything else (free text)", lines=2)
+            ask = gr.Button("Request quote", variant="primary")
+        with gr.Column(scale=2, elem_classes="crpm-card", elem_id="quote-view"):
+            with gr.Row(equal_height=True):
+                quote_id = gr.Number(label="Quote ID", precision=0, scale=2)
+                load = gr.Button("Open", scale=0, min_width=90)
+            detail = gr.HTML("<p class='crpm-empty'>Pick a quote in the list below.</p>")
+            with gr.Row():
+                accept = gr.Button("Accept and buy", variant="primary")
+                reject = gr.Button("Reject", variant="stop")
+
+    status = gr.Radio(QUOTE_STATUS_CHOICES, value="all", label="Status")
+    pager = Pager.build("My quotes", list(QUOTE_COLUMNS.values()), "quote", "my-quotes")
+    refresh = pager.wire(handlers.my_quotes, [status], [status.input], "my_quotes")
+
+    query.input(
+        handlers.find_catalogue,
+        query,
+        product,
+        api_name="find_catalogue",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    add.click(handlers.add_quote_line, [product, quantity, lines], [lines, cart], **PRIVATE)
+    cart.select(handlers.remove_quote_line, lines, [lines, cart], **PRIVATE)
+    chain(
+        ask.click(
+            handlers.request_quote,
+            [lines, text],
+            [quote_id, detail, lines, cart, text],
+            api_name="request_quote",
+        ),
+        refresh,
+    )
+    show = dict(fn=handlers.quote_detail, inputs=quote_id, outputs=detail)
+    load.click(**show, api_name="quote_detail")
+    quote_id.submit(**show, **PRIVATE)
+    chain(pager.table.select(handlers.pick_row, None, quote_id, **PRIVATE), {**show, **PRIVATE})
+    accept.click(handlers.accept_quote, quote_id, detail, api_name="accept_quote").success(
+        **refresh
+    )
+    reject.click(handlers.reject_quote, quote_id, detail, api_name="reject_quote").success(
+        **refresh
+    )
+    return [refresh]

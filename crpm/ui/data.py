@@ -1,0 +1,315 @@
+"""Import & export tab: check and import a CSV file, download CSV exports, and (admins) a backup.
+
+An import is two steps: `import_check` runs the importer's dry run over the whole file and
+shows the first rows and every problem; only a clean check enables the Confirm button, which
+runs `import_run` (the importer checks the file again and writes all of it or nothing).
+Exports are streamed by the exporter straight into a file; nothing is loaded into memory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from crpm import backup, exporter, importer
+from crpm.errors import ValidationError
+from crpm.permissions import RULES
+from crpm.ui.common import UIContext, count, guarded, table
+
+IMPORT_KINDS = [("Customers", "customers"), ("Products", "products"), ("Purchases", "purchases")]
+EXPORT_KINDS = [
+    ("Customers", "customers"),
+    ("Products", "products"),
+    ("Purchases (one row per line)", "purchases"),
+    ("Stock movements", "movements"),
+    ("Tickets", "tickets"),
+]
+COLUMNS_HELP = {
+    "customers": "`name`, `email` required; `phone`, `company`, `address`, `city`, `country`, "
+    "`notes`, `status` optional. Existing customers match on e-mail.",
+    "products": "`sku`, `name`, `price` required; `stock` (default 0), `category`, "
+    "`reorder_level`, `description`, `status` optional. Existing products match on SKU.",
+    "purchases": "`order_ref`, `customer_email`, `sku`, `quantity`, `unit_price`, `purchased_at` "
+    "required (rows with the same `order_ref` are one purchase); `cancelled_at`, "
+    "`returned_quantity`, `returned_at` optional. Past purchases never change stock.",
+}
+PROBLEM_COLUMNS = {"line": "Line", "column": "Column", "reason": "Problem"}
+NOUNS = {"customers": "customer", "products": "product", "purchases": "purchase"}
+NO_FILE = "choose a CSV file to upload first"
+KEEP_FILES_SECONDS = 15 * 60  # a prepared download stays this long (Gradio keeps its own copy)
+PROGRESS = gr.Progress()  # Gradio fills in a progress bar for the event running
+
+
+class Downloads:
+    """A private temp folder for files the page offers for download; old ones are removed on
+    each new file, the folder at exit (Gradio copies each file into its own cache)."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="crpm-downloads-"))
+        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+
+    def new_path(self, stem: str, suffix: str) -> Path:
+        self._remove_old()
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        folder = Path(tempfile.mkdtemp(prefix="file-", dir=self.folder))
+        return folder / f"crpm-{stem}-{stamp}{suffix}"
+
+    def _remove_old(self) -> None:
+        limit = time.time() - KEEP_FILES_SECONDS
+        for folder in self.folder.iterdir():
+            if folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def uploaded(file) -> str:
+    """The server path of an uploaded file (gr.File with type="filepath")."""
+    path = getattr(file, "path", None) or (file.get("path") if isinstance(file, dict) else file)
+    if not path:
+        raise ValidationError("file", NO_FILE)
+    return str(path)
+
+
+def progress_bar(progress: gr.Progress):
+    """The importer's and exporter's progress(done, total[, stage]) as a Gradio progress bar."""
+
+    def report(done, total, stage="write"):
+        label = "Checking rows" if stage == "check" else "Writing rows"
+        progress(done / total if total else 1.0, desc=label)
+
+    return report
+
+
+def confirm_button(enabled: bool) -> gr.Button:
+    """The Confirm import button: the main action once a check was clean, off otherwise."""
+    return gr.Button(interactive=enabled, variant="primary" if enabled else "secondary")
+
+
+def problems_table(report: importer.ImportReport) -> pd.DataFrame:
+    rows = [
+        {"line": problem.line, "column": problem.column, "reason": problem.reason}
+        for problem in report.problems
+    ]
+    return table(rows, PROBLEM_COLUMNS)
+
+
+def preview_table(report: importer.ImportReport) -> pd.DataFrame:
+    if not report.preview:
+        return pd.DataFrame(columns=["Line"])
+    frame = pd.DataFrame(report.preview, dtype=object).fillna("")
+    return frame.rename(columns={"line": "Line"})
+
+
+def outcome_counts(report: importer.ImportReport) -> str:
+    """'3 customers added, 1 updated, 2 already there' (what happened, or would)."""
+    parts = [f"{count(report.created, NOUNS[report.kind])} added"]
+    if report.kind == "purchases":
+        parts.append(f"{count(report.lines, 'line')}")
+    if report.update:
+        parts.append(f"{report.updated:,} updated, {report.unchanged:,} unchanged")
+    if report.existing:
+        parts.append(f"{report.existing:,} already in the store and left as they are")
+    return ", ".join(parts)
+
+
+def check_summary(report: importer.ImportReport) -> str:
+    lines = [f"**{report.file}**: {count(report.rows, 'row')} read."]
+    lines += [f"⚠ {warning}" for warning in report.warnings]
+    if report.ok:
+        lines.append(f"✓ No problems. Confirming would give: {outcome_counts(report)}.")
+        return "\n\n".join(lines)
+    hidden = report.problem_count - len(report.problems)
+    more = f" (the first {len(report.problems)} are listed)" if hidden > 0 else ""
+    lines.append(
+        f"✗ **{count(report.problem_count, 'problem')}** found{more}. Fix the file and check "
+        "it again; nothing can be imported until it is clean."
+    )
+    return "\n\n".join(lines)
+
+
+def run_summary(report: importer.ImportReport) -> str:
+    if not report.ok:
+        return check_summary(report).replace("Fix the file", "Nothing was written. Fix the file")
+    warnings = "".join(f"\n\n⚠ {warning}" for warning in report.warnings)
+    return (
+        f"✓ **Imported {report.file}**: {outcome_counts(report)}, "
+        f"in {report.seconds:.1f} s.{warnings}"
+    )
+
+
+class DataHandlers:
+    """One method per event; each resolves who is acting and calls one library function."""
+
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+        self.store = ctx.services.store
+        self.downloads = Downloads()
+
+    @guarded
+    def import_check(self, kind, file, update, request: gr.Request, progress=PROGRESS):
+        """Dry run: the whole file checked, the first rows and every problem; writes nothing."""
+        actor = self.ctx.actor(request)
+        report = importer.preview(
+            self.store, actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
+        )
+        if not report.ok:
+            gr.Warning(f"{count(report.problem_count, 'problem')} in {report.file}; see the list")
+        return (
+            check_summary(report),
+            problems_table(report),
+            preview_table(report),
+            confirm_button(report.ok),
+        )
+
+    @guarded
+    def import_run(self, kind, file, update, request: gr.Request, progress=PROGRESS):
+        """Import the file: all of it, or nothing when any row is bad (the problems come back)."""
+        actor = self.ctx.actor(request)
+        report = importer.run(
+            self.store, actor, kind, uploaded(file), update=bool(update),
+            progress=progress_bar(progress),
+        )  # fmt: skip
+        if report.ok:
+            gr.Info(f"Import done: {outcome_counts(report)}", title="Imported")
+        else:
+            gr.Warning(f"Nothing imported: {count(report.problem_count, 'problem')} in the file")
+        return run_summary(report), problems_table(report), confirm_button(False)
+
+    @staticmethod
+    def import_reset(kind):
+        """A new file, kind or update choice needs a new check before it can be imported."""
+        hint = f"Columns for {kind}: {COLUMNS_HELP.get(kind, '')}"
+        empty = table([], PROBLEM_COLUMNS)
+        return hint, "", empty, pd.DataFrame(columns=["Line"]), confirm_button(False)
+
+    @guarded
+    def export_csv(self, kind, request: gr.Request, progress=PROGRESS):
+        """One kind of record as a CSV file to download (streamed from one read snapshot)."""
+        actor = self.ctx.actor(request)
+        dest = self.downloads.new_path(kind or "export", ".csv")
+        rows = exporter.export(self.store, actor, kind, dest, progress=progress_bar(progress))
+        gr.Info(f"{count(rows, 'row')} of {kind} ready to download", title="Exported")
+        return str(dest)
+
+    @guarded
+    def download_backup(self, request: gr.Request):
+        """A consistent copy of the whole store (SQLite's online backup), for admins."""
+        actor = self.ctx.actor(request)
+        dest = self.downloads.new_path("backup", ".db")
+        copied = backup.backup(self.store, dest, actor)
+        gr.Info(
+            f"Backup ready: {count(copied['customers'], 'customer')}, "
+            f"{count(copied['products'], 'product')}, {count(copied['purchases'], 'purchase')}",
+            title="Backup",
+        )
+        return str(dest)
+
+    @guarded
+    def backup_section(self, request: gr.Request):
+        """Show the backup part to admins (comfort only: backup.backup refuses everyone else)."""
+        return gr.Column(visible=self.ctx.actor(request).role in RULES["admin"])
+
+
+def build_import(handlers: DataHandlers) -> None:
+    with gr.Column(elem_classes="crpm-card", elem_id="data-import"):
+        gr.Markdown(
+            "### Import from CSV\nCheck the file first: every row is validated and nothing is "
+            "written. If the check is clean, confirm to import it, all of it or nothing."
+        )
+        with gr.Row(equal_height=True):
+            kind = gr.Radio(IMPORT_KINDS, value="customers", label="What the file holds", scale=2)
+            update = gr.Checkbox(
+                label="Update existing records with the file's values",
+                info="Without it, records already in the store are reported and left alone.",
+                scale=2,
+            )
+        hint = gr.Markdown(f"Columns for customers: {COLUMNS_HELP['customers']}")
+        gr.Markdown(
+            "UTF-8 (Excel's too), separated by commas, semicolons or tabs, headers in any order.",
+            elem_classes="crpm-note",
+        )
+        file = gr.File(
+            label="CSV file",
+            file_types=[".csv", ".txt", ".tsv"],
+            type="filepath",
+            elem_id="import-file",
+        )
+        with gr.Row():
+            check = gr.Button("Check file", variant="primary", elem_id="import-check")
+            confirm = gr.Button("Confirm import", interactive=False, elem_id="import-confirm")
+        summary = gr.Markdown(elem_id="import-summary")
+        problems = gr.Dataframe(
+            value=table([], PROBLEM_COLUMNS),
+            label="Problems (line in the file, column, reason)",
+            interactive=False,
+            wrap=True,
+            max_height=360,
+            elem_id="import-problems",
+        )
+        preview = gr.Dataframe(
+            value=pd.DataFrame(columns=["Line"]),
+            label="First rows of the file",
+            interactive=False,
+            wrap=True,
+            max_height=360,
+            elem_id="import-preview",
+        )
+    inputs = [kind, file, update]
+    check.click(
+        handlers.import_check,
+        inputs,
+        [summary, problems, preview, confirm],
+        api_name="import_check",
+    )
+    confirm.click(handlers.import_run, inputs, [summary, problems, confirm], api_name="import_run")
+    reset = dict(
+        fn=handlers.import_reset,
+        inputs=kind,
+        outputs=[hint, summary, problems, preview, confirm],
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    for listener in (kind.input, update.input, file.change):
+        listener(**reset)
+
+
+def build_export(handlers: DataHandlers) -> None:
+    with gr.Column(elem_classes="crpm-card", elem_id="data-export"):
+        gr.Markdown("### Export to CSV\nThe whole table as it is now, one consistent snapshot.")
+        with gr.Row(equal_height=True):
+            kind = gr.Dropdown(EXPORT_KINDS, value="customers", label="Records", scale=2)
+            make = gr.Button("Export", variant="primary", scale=1, elem_id="export-make")
+        result = gr.File(
+            label="Your CSV file", interactive=False, height=110, elem_id="export-file"
+        )
+    make.click(handlers.export_csv, kind, result, api_name="export_csv")
+
+
+def build_backup(handlers: DataHandlers) -> gr.Column:
+    with gr.Column(elem_classes="crpm-card", elem_id="data-backup", visible=False) as section:
+        gr.Markdown(
+            "### Backup (administrators)\nA consistent copy of the whole store, taken while the "
+            "app keeps working. Restore it with `python -m crpm restore FILE` (app stopped)."
+        )
+        make = gr.Button("Download a backup", elem_id="backup-make")
+        result = gr.File(
+            label="Backup file (SQLite)", interactive=False, height=110, elem_id="backup-file"
+        )
+    make.click(handlers.download_backup, None, result, api_name="download_backup")
+    return section
+
+
+def build(ctx: UIContext) -> list[dict]:
+    """Lay out the Import & export tab; returns the event that refreshes it when shown."""
+    handlers = DataHandlers(ctx)
+    build_import(handlers)
+    with gr.Row(equal_height=False):
+        build_export(handlers)
+        section = build_backup(handlers)
+    return [dict(fn=handlers.backup_section, outputs=section, api_visibility="private")]

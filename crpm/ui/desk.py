@@ -1,0 +1,346 @@
+"""Service desk tab (staff): the ticket queue and one ticket's handling, the quote queue and
+pricing. The service refuses all of it to customers, whatever the page shows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import gradio as gr
+import pandas as pd
+
+from crpm.errors import ValidationError
+from crpm.ui.common import (
+    Pager,
+    UIContext,
+    chain,
+    fetch_page,
+    guarded,
+    optional_id,
+    page_info,
+    required_id,
+    table,
+)
+from crpm.ui.desk_view import (
+    PRIORITY_CHOICES,
+    QUOTE_COLUMNS,
+    QUOTE_STATUS_CHOICES,
+    STATUS_CHOICES,
+    TICKET_COLUMNS,
+    quote_html,
+    quote_row,
+    ticket_html,
+    ticket_row,
+)
+
+ACTIVE = "active"  # the queue's default: open or in progress
+QUEUE_STATUSES = [("Open or in progress", ACTIVE), *STATUS_CHOICES]
+ASSIGNEE_FILTERS = [("Anyone", "all"), ("Unassigned", "unassigned"), ("Me", "me")]
+PRICE_COLUMNS = {
+    "product_id": "Product ID",
+    "sku": "SKU",
+    "product_name": "Product",
+    "quantity": "Qty",
+    "list_price": "List price",
+    "unit_price": "Unit price",
+}
+VALID_DAYS = 14
+TICKET_HINT = "pick a ticket in the queue or type its ID"
+QUOTE_HINT = "pick a quote in the list or type its ID"
+PRIVATE = {"api_visibility": "private"}
+
+
+class DeskHandlers:
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+        self.desk = ctx.services.desk
+
+    # --- tickets ----------------------------------------------------------------------
+
+    @guarded
+    def ticket_queue(
+        self, status, priority, assignee, customer_id, page, page_size, request: gr.Request
+    ):
+        """Every customer's tickets, oldest first, by status, priority, assignee and customer.
+
+        status: active (open or in progress), all, open, in_progress, resolved, closed;
+        assignee: all, unassigned, me, or a username.
+        """
+        actor = self.ctx.actor(request)
+        assignee = actor.user_id if assignee == "me" else assignee
+        filters = dict(
+            status=["open", "in_progress"] if status in (None, "", ACTIVE) else status,
+            priority=str(priority or "all").lower(),
+            assignee=assignee or "all",
+            customer_id=optional_id(customer_id, "customer"),
+        )
+        found, number = fetch_page(
+            lambda limit, offset: self.desk.queue(actor, **filters, limit=limit, offset=offset),
+            page,
+            page_size,
+        )
+        rows = [ticket_row(ticket) for ticket in found.items]
+        return table(rows, TICKET_COLUMNS), page_info(found, number, "ticket", True), number
+
+    @guarded
+    def desk_ticket(self, ticket_id, request: gr.Request):
+        """A ticket with its whole history (internal notes included) and its current settings."""
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        actor, staff = self._staff(request)
+        return self._ticket_view(staff, self.desk.get_ticket(actor, ticket_id))
+
+    def _staff(self, request) -> tuple:
+        """The acting user and the assignable staff; asking for the list also refuses anyone
+        who is not staff before anything is written."""
+        actor = self.ctx.actor(request)
+        staff = [user.username for user in self.ctx.services.accounts.staff_users(actor)]
+        return actor, staff
+
+    @staticmethod
+    def _ticket_view(staff: list[str], ticket) -> tuple:
+        assignee = gr.Dropdown(
+            choices=["unassigned", *staff], value=ticket.assignee or "unassigned"
+        )
+        return ticket_html(ticket), ticket.status, ticket.priority.capitalize(), assignee
+
+    @guarded
+    def assign_ticket(self, ticket_id, assignee, request: gr.Request):
+        """Assign to a staff member (username or id), 'me', or 'unassigned'."""
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        actor, staff = self._staff(request)
+        who = actor.user_id if assignee == "me" else assignee
+        ticket = self.desk.assign(actor, ticket_id, who)
+        gr.Info(f"Ticket #{ticket.id} assigned to {ticket.assignee or 'nobody'}")
+        return self._ticket_view(staff, ticket)
+
+    @guarded
+    def set_ticket_status(self, ticket_id, status, comment, request: gr.Request):
+        """Move a ticket along open → in progress → resolved → closed, or reopen it."""
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        actor, staff = self._staff(request)
+        ticket = self.desk.set_status(actor, ticket_id, status, comment)
+        gr.Info(f"Ticket #{ticket.id} is now {ticket.status.replace('_', ' ')}")
+        return *self._ticket_view(staff, ticket), ""
+
+    @guarded
+    def set_ticket_priority(self, ticket_id, priority, request: gr.Request):
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        actor, staff = self._staff(request)
+        ticket = self.desk.set_priority(actor, ticket_id, priority)
+        gr.Info(f"Ticket #{ticket.id} priority {ticket.priority}")
+        return self._ticket_view(staff, ticket)
+
+    @guarded
+    def reply_ticket(self, ticket_id, body, request: gr.Request):
+        """A public reply the customer sees."""
+        return self._comment(ticket_id, body, False, request)
+
+    @guarded
+    def note_ticket(self, ticket_id, body, request: gr.Request):
+        """An internal note the customer never sees."""
+        return self._comment(ticket_id, body, True, request)
+
+    def _comment(self, ticket_id, body, internal: bool, request) -> tuple:
+        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        actor, staff = self._staff(request)
+        ticket = self.desk.comment(actor, ticket_id, body, internal=internal)
+        gr.Info(f"{'Internal note' if internal else 'Reply'} added to ticket #{ticket.id}")
+        return *self._ticket_view(staff, ticket), ""
+
+    # --- quotes -----------------------------------------------------------------------
+
+    @guarded
+    def quote_queue(self, status, customer_id, page, page_size, request: gr.Request):
+        """Every customer's quotes, newest first, by status and customer."""
+        actor = self.ctx.actor(request)
+        found, number = fetch_page(
+            lambda limit, offset: self.desk.quotes(
+                actor,
+                status=status or "all",
+                customer_id=optional_id(customer_id, "customer"),
+                limit=limit,
+                offset=offset,
+            ),
+            page,
+            page_size,
+        )
+        rows = [quote_row(quote, self.ctx.money) for quote in found.items]
+        return table(rows, QUOTE_COLUMNS), page_info(found, number, "quote", True), number
+
+    @guarded
+    def desk_quote(self, quote_id, request: gr.Request):
+        """A quote and its lines to price, prefilled with the list price or the last offer."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        actor = self.ctx.actor(request)
+        quote = self.desk.get_quote(actor, quote_id)
+        rows = []
+        for line in quote.lines:
+            listed = self.ctx.services.products.get(actor, line.product_id).price_cents
+            offered = listed if line.unit_price_cents is None else line.unit_price_cents
+            rows.append(
+                {
+                    **line.__dict__,
+                    "list_price": self.ctx.money(listed),
+                    "unit_price": f"{offered / 100:.2f}",
+                }
+            )
+        until = (quote.valid_until or "")[:10]
+        if quote.status != "priced":
+            until = (date.today() + timedelta(days=VALID_DAYS)).isoformat()
+        view = quote_html(quote, self.ctx.money)
+        return view, table(rows, PRICE_COLUMNS), quote.message, until
+
+    @guarded
+    def price_quote(self, quote_id, prices, valid_until, message, request: gr.Request):
+        """Price a quote: `prices` is the table of lines with a 'Unit price' per 'Product ID';
+        valid_until a day (YYYY-MM-DD)."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        quote = self.desk.price_quote(
+            self.ctx.actor(request), quote_id, price_pairs(prices), valid_until, message
+        )
+        gr.Info(f"Quote #{quote.id} priced; the customer can accept it until {valid_until}")
+        return quote_html(quote, self.ctx.money)
+
+    @staticmethod
+    def pick_row(event: gr.SelectData):
+        return event.row_value[0]
+
+
+def price_pairs(prices) -> list[tuple]:
+    """(product id, unit price text) from the pricing table, as the browser or an API sends it."""
+    if isinstance(prices, dict):
+        prices = pd.DataFrame(prices.get("data") or [], columns=prices.get("headers"))
+    if not isinstance(prices, pd.DataFrame) or prices.empty:
+        return []
+    id_column, price_column = PRICE_COLUMNS["product_id"], PRICE_COLUMNS["unit_price"]
+    if id_column not in prices or price_column not in prices:
+        raise ValidationError("prices", f"need the columns {id_column!r} and {price_column!r}")
+    return [
+        (str(row[id_column]).strip(), str(row[price_column]).strip())
+        for _, row in prices.iterrows()
+    ]
+
+
+def build(ctx: UIContext) -> list[dict]:
+    handlers = DeskHandlers(ctx)
+    with gr.Tabs():
+        with gr.Tab("Tickets", id="desk-tickets"):
+            refresh_tickets = build_tickets(handlers)
+        with gr.Tab("Quotes", id="desk-quotes") as quotes_tab:
+            refresh_quotes = build_quotes(handlers)
+    quotes_tab.select(**refresh_quotes)
+    return [refresh_tickets]
+
+
+def build_tickets(handlers: DeskHandlers) -> dict:
+    with gr.Row(equal_height=True):
+        status = gr.Dropdown(QUEUE_STATUSES, value=ACTIVE, label="Status")
+        priority = gr.Dropdown(["All", *PRIORITY_CHOICES], value="All", label="Priority")
+        assignee = gr.Dropdown(
+            ASSIGNEE_FILTERS, value="all", label="Assignee", allow_custom_value=True
+        )
+        customer = gr.Number(label="Customer ID", precision=0)
+    pager = Pager.build(
+        "Ticket queue (oldest first)", list(TICKET_COLUMNS.values()), "ticket", "ticket-queue"
+    )
+    filters = [status, priority, assignee, customer]
+    refresh = pager.wire(
+        handlers.ticket_queue,
+        filters,
+        [status.input, priority.input, assignee.input, customer.submit],
+        "ticket_queue",
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, elem_classes="crpm-card", elem_id="desk-ticket"):
+            with gr.Row(equal_height=True):
+                ticket_id = gr.Number(label="Ticket ID", precision=0, scale=2)
+                load = gr.Button("Open", scale=0, min_width=90)
+            detail = gr.HTML("<p class='crpm-empty'>Pick a ticket in the queue.</p>")
+            body = gr.Textbox(label="Reply or internal note", lines=3)
+            with gr.Row():
+                reply = gr.Button("Send reply to customer", variant="primary")
+                note = gr.Button("Add internal note")
+        with gr.Column(scale=2, elem_classes="crpm-card", elem_id="desk-ticket-actions"):
+            gr.Markdown("### Handle the ticket")
+            with gr.Row(equal_height=True):
+                who = gr.Dropdown(["unassigned"], label="Assignee", allow_custom_value=True)
+                assign = gr.Button("Assign", scale=0, min_width=90)
+            assign_me = gr.Button("Assign to me", size="sm")
+            with gr.Row(equal_height=True):
+                new_status = gr.Dropdown(STATUS_CHOICES[1:], label="Status")
+                move = gr.Button("Set status", scale=0, min_width=90)
+            status_comment = gr.Textbox(label="Public comment with the status change (optional)")
+            with gr.Row(equal_height=True):
+                new_priority = gr.Dropdown(PRIORITY_CHOICES, label="Priority")
+                reprioritise = gr.Button("Set priority", scale=0, min_width=90)
+
+    view = [detail, new_status, new_priority, who]
+    show = dict(fn=handlers.desk_ticket, inputs=ticket_id, outputs=view)
+    load.click(**show, api_name="desk_ticket")
+    ticket_id.submit(**show, **PRIVATE)
+    chain(pager.table.select(handlers.pick_row, None, ticket_id, **PRIVATE), {**show, **PRIVATE})
+    assign.click(handlers.assign_ticket, [ticket_id, who], view, api_name="assign_ticket").success(
+        **refresh
+    )
+    assign_me.click(None, None, who, js="() => 'me'").then(
+        handlers.assign_ticket, [ticket_id, who], view, **PRIVATE
+    ).success(**refresh)
+    move.click(
+        handlers.set_ticket_status,
+        [ticket_id, new_status, status_comment],
+        [*view, status_comment],
+        api_name="set_ticket_status",
+    ).success(**refresh)
+    reprioritise.click(
+        handlers.set_ticket_priority,
+        [ticket_id, new_priority],
+        view,
+        api_name="set_ticket_priority",
+    ).success(**refresh)
+    reply.click(
+        handlers.reply_ticket, [ticket_id, body], [*view, body], api_name="reply_ticket"
+    ).success(**refresh)
+    note.click(handlers.note_ticket, [ticket_id, body], [*view, body], api_name="note_ticket")
+    return refresh
+
+
+def build_quotes(handlers: DeskHandlers) -> dict:
+    with gr.Row(equal_height=True):
+        status = gr.Dropdown(QUOTE_STATUS_CHOICES, value="requested", label="Status")
+        customer = gr.Number(label="Customer ID", precision=0)
+    pager = Pager.build(
+        "Quotes (newest first)", list(QUOTE_COLUMNS.values()), "quote", "quote-queue"
+    )
+    refresh = pager.wire(
+        handlers.quote_queue, [status, customer], [status.input, customer.submit], "quote_queue"
+    )
+    with gr.Column(elem_classes="crpm-card", elem_id="desk-quote"):
+        with gr.Row(equal_height=True):
+            quote_id = gr.Number(label="Quote ID", precision=0, scale=2)
+            load = gr.Button("Open", scale=0, min_width=90)
+        detail = gr.HTML("<p class='crpm-empty'>Pick a quote in the list.</p>")
+        prices = gr.Dataframe(
+            value=table([], PRICE_COLUMNS),
+            label="Prices (type the unit price of each line)",
+            interactive=True,
+            static_columns=[0, 1, 2, 3, 4],
+            row_count=(0, "fixed"),
+            elem_id="quote-prices",
+        )
+        with gr.Row(equal_height=True):
+            valid_until = gr.Textbox(label="Valid until (YYYY-MM-DD)")
+            message = gr.Textbox(label="Message to the customer", scale=3)
+        send = gr.Button("Send priced quote", variant="primary")
+
+    show = dict(
+        fn=handlers.desk_quote, inputs=quote_id, outputs=[detail, prices, message, valid_until]
+    )
+    load.click(**show, api_name="desk_quote")
+    quote_id.submit(**show, **PRIVATE)
+    chain(pager.table.select(handlers.pick_row, None, quote_id, **PRIVATE), {**show, **PRIVATE})
+    send.click(
+        handlers.price_quote,
+        [quote_id, prices, valid_until, message],
+        detail,
+        api_name="price_quote",
+    ).success(**refresh)
+    return refresh

@@ -1,0 +1,424 @@
+"""Purchases tab: record a purchase with server-side pickers, cancel it or return units, and
+browse purchases filtered by customer, product and dates."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from crpm.errors import NotFound, ValidationError
+from crpm.models import parse_quantity
+from crpm.services.purchases import normalise_lines
+from crpm.ui.common import (
+    Pager,
+    UIContext,
+    chain,
+    count,
+    day_after,
+    day_start,
+    fetch_page,
+    guarded,
+    optional_id,
+    page_info,
+    required_id,
+    table,
+    whole_number,
+)
+
+PICKER_LIMIT = 20
+CART_COLUMNS = {
+    "product_id": "Product ID",
+    "sku": "SKU",
+    "name": "Product",
+    "unit_price": "Unit price",
+    "quantity": "Qty",
+    "line_total": "Line total",
+    "note": "Stock",
+}
+LINE_COLUMNS = {
+    "id": "Line",
+    "sku": "SKU",
+    "product_name": "Product",
+    "quantity": "Qty",
+    "returned": "Returned",
+    "unit_price": "Unit price",
+    "line_total": "Line total",
+}
+LIST_COLUMNS = {
+    "id": "ID",
+    "purchased_at": "Time (UTC)",
+    "customer": "Customer",
+    "lines": "Lines",
+    "units": "Units",
+    "total": "Total",
+    "returned": "Returned",
+    "net": "Net",
+    "status": "Status",
+    "source": "Source",
+}
+STATUS_CHOICES = [("All", "all"), ("Completed", "completed"), ("Cancelled", "cancelled")]
+PURCHASE_HINT = "pick a purchase in the list or type a Purchase ID"
+
+
+class PurchaseHandlers:
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+        self.services = ctx.services
+
+    # --- pickers ------------------------------------------------------------------------
+
+    def _pick(self, service, actor, query: str) -> list:
+        """Active records matching a typed query, plus the record whose ID was typed."""
+        query = (query or "").strip()
+        found = []
+        wanted = query.lstrip("#")
+        if wanted.isdigit():
+            try:
+                record = service.get(actor, int(wanted))
+                if record.status == "active":
+                    found.append(record)
+            except NotFound:
+                pass
+        page = service.list(actor, search=query, status="active", limit=PICKER_LIMIT)
+        found += [record for record in page.items if record.id not in {r.id for r in found}]
+        return found
+
+    @guarded
+    def find_customers(self, query, request: gr.Request):
+        """Up to 20 active customers matching a name, e-mail, phone, company or #ID."""
+        found = self._pick(self.services.customers, self.ctx.actor(request), query)
+        choices = [(f"#{c.id} {c.name} · {c.email}", c.id) for c in found]
+        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+    @guarded
+    def find_products(self, query, request: gr.Request):
+        """Up to 20 active products matching a SKU, name, category or #ID."""
+        found = self._pick(self.services.products, self.ctx.actor(request), query)
+        choices = [
+            (f"{p.sku} · {p.name} · {self.ctx.money(p.price_cents)} · {p.stock} in stock", p.id)
+            for p in found
+        ]
+        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+    # --- the cart -----------------------------------------------------------------------
+
+    @guarded
+    def add_line(self, product_id, quantity, lines):
+        """Put a product and quantity into the purchase being prepared (merged by product)."""
+        product_id = required_id(product_id, "product", "find a product and pick it first")
+        quantity = parse_quantity(whole_number(quantity))
+        return normalise_lines([*(lines or []), {"product_id": product_id, "quantity": quantity}])
+
+    @staticmethod
+    def remove_line(lines, event: gr.SelectData):
+        """A click on a line of the prepared purchase takes it out."""
+        return [line for number, line in enumerate(lines or []) if number != event.index[0]]
+
+    @guarded
+    def preview_purchase(self, customer_id, lines, request: gr.Request):
+        """The prepared purchase at today's prices, with its total, before confirming."""
+        actor = self.ctx.actor(request)
+        if not lines:
+            return table([], CART_COLUMNS), "Add products to see the total."
+        rows, total, units = [], 0, 0
+        for line in normalise_lines(lines):
+            product = self.services.products.get(actor, line["product_id"])
+            line_total = product.price_cents * line["quantity"]
+            total += line_total
+            units += line["quantity"]
+            rows.append(
+                {
+                    "product_id": product.id,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "unit_price": self.ctx.money(product.price_cents),
+                    "quantity": line["quantity"],
+                    "line_total": self.ctx.money(line_total),
+                    "note": self._stock_note(product, line["quantity"]),
+                }
+            )
+        customer_id = optional_id(customer_id, "customer")
+        buyer = ""
+        if customer_id:
+            buyer = f" · for {self.services.customers.get(actor, customer_id).name}"
+        summary = (
+            f"<span class='crpm-total'>**Total {self.ctx.money(total)}**</span> · "
+            f"{count(len(rows), 'line')}, {count(units, 'unit')}{buyer}"
+        )
+        return table(rows, CART_COLUMNS), summary
+
+    @staticmethod
+    def _stock_note(product, quantity: int) -> str:
+        if product.status != "active":
+            return "⚠ inactive"
+        if product.stock < quantity:
+            return f"⚠ only {product.stock} in stock"
+        return f"{product.stock} in stock"
+
+    @guarded
+    def record_purchase(self, customer_id, lines, request: gr.Request):
+        """Record a purchase: lines are [{"product_id": 3, "quantity": 2}, ...]. Stock falls;
+        all of it happens or none. Answers (purchase id, receipt text, the emptied lines)."""
+        customer_id = required_id(customer_id, "customer", "find a customer and pick them first")
+        purchase = self.services.purchases.record(
+            self.ctx.actor(request), customer_id, lines or [], source="dashboard"
+        )
+        units = sum(line.quantity for line in purchase.lines)
+        total = self.ctx.money(purchase.total_cents)
+        message = (
+            f"Purchase #{purchase.id} recorded for {purchase.customer_name}: "
+            f"{count(units, 'unit')}, {total}"
+        )
+        gr.Info(message)
+        return purchase.id, f"✓ {message}", []
+
+    # --- one purchase -------------------------------------------------------------------
+
+    def _details(self, purchase) -> tuple:
+        rows = [
+            {
+                **vars(line),
+                "unit_price": self.ctx.money(line.unit_price_cents),
+                "line_total": self.ctx.money(line.total_cents),
+            }
+            for line in purchase.lines
+        ]
+        state = f"cancelled {purchase.cancelled_at}" if purchase.cancelled_at else purchase.status
+        details = (
+            f"**Purchase #{purchase.id}** · {purchase.purchased_at} UTC · customer "
+            f"#{purchase.customer_id} {purchase.customer_name} · **{state}**  \n"
+            f"Total {self.ctx.money(purchase.total_cents)} · net after returns "
+            f"{self.ctx.money(purchase.net_cents)} · recorded by {purchase.recorded_by} "
+            f"({purchase.source})"
+        )
+        returnable = [
+            (
+                f"Line {line.id} · {line.sku} {line.product_name} · "
+                f"{line.quantity - line.returned} of {line.quantity} returnable",
+                line.id,
+            )
+            for line in purchase.lines
+            if line.quantity > line.returned and not purchase.cancelled_at
+        ]
+        lines = gr.Dropdown(choices=returnable, value=returnable[0][1] if returnable else None)
+        return purchase.id, details, table(rows, LINE_COLUMNS), lines
+
+    @guarded
+    def get_purchase(self, purchase_id, request: gr.Request):
+        """One purchase with its lines (and which lines can still be returned)."""
+        purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
+        return self._details(self.services.purchases.get(self.ctx.actor(request), purchase_id))
+
+    @guarded
+    def cancel_purchase(self, purchase_id, reason, request: gr.Request):
+        """Cancel a whole purchase: every unit not yet returned goes back to stock."""
+        purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
+        purchase = self.services.purchases.cancel(self.ctx.actor(request), purchase_id, reason)
+        gr.Info(f"Purchase #{purchase.id} of {purchase.customer_name} cancelled; stock restored")
+        return self._details(purchase)
+
+    @guarded
+    def return_items(self, line_id, quantity, reason, request: gr.Request):
+        """Return some units of one purchase line: stock comes back, revenue falls."""
+        line_id = required_id(line_id, "line", "load a purchase and pick the line to return")
+        quantity = whole_number(quantity)
+        purchase = self.services.purchases.return_items(
+            self.ctx.actor(request), line_id, quantity, reason
+        )
+        line = next(line for line in purchase.lines if line.id == line_id)
+        gr.Info(
+            f"{count(int(quantity), 'unit')} of {line.sku} returned from purchase #{purchase.id}"
+        )
+        return self._details(purchase)
+
+    # --- the list -----------------------------------------------------------------------
+
+    @guarded
+    def list_purchases(
+        self,
+        customer_id,
+        product_id,
+        date_from,
+        date_to,
+        status,
+        page,
+        page_size,
+        request: gr.Request,
+    ):
+        """Purchases newest first; date_from and date_to are days (YYYY-MM-DD), both included."""
+        actor = self.ctx.actor(request)
+        filters = dict(
+            customer_id=optional_id(customer_id, "customer"),
+            product_id=optional_id(product_id, "product"),
+            date_from=day_start(date_from, "from"),
+            date_to=day_after(date_to, "to"),
+            status=status or "all",
+        )
+        if (
+            filters["date_from"]
+            and filters["date_to"]
+            and filters["date_from"] >= filters["date_to"]
+        ):
+            raise ValidationError("to", "must not be before from")
+        found, number = fetch_page(
+            lambda limit, offset: self.services.purchases.list(
+                actor, **filters, limit=limit, offset=offset
+            ),
+            page,
+            page_size,
+        )
+        rows = [self._list_row(row) for row in found.items]
+        filtered = any(value not in (None, "all") for value in filters.values())
+        return table(rows, LIST_COLUMNS), page_info(found, number, "purchase", filtered), number
+
+    def _list_row(self, row: dict) -> dict:
+        total, returned = row["total_cents"] or 0, row["returned_cents"] or 0
+        net = 0 if row["cancelled_at"] else total - returned
+        return {
+            **row,
+            "customer": f"#{row['customer_id']} {row['customer_name']}",
+            "total": self.ctx.money(total),
+            "returned": self.ctx.money(returned) if returned else "",
+            "net": self.ctx.money(net),
+        }
+
+    @staticmethod
+    def pick_row(event: gr.SelectData):
+        return event.row_value[0]
+
+
+def build(ctx: UIContext) -> list[dict]:
+    handlers = PurchaseHandlers(ctx)
+    private = {"api_visibility": "private"}
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, elem_classes="crpm-card", elem_id="purchase-new"):
+            gr.Markdown("### Record a purchase")
+            with gr.Row(equal_height=True):
+                customer_query = gr.Textbox(
+                    label="Find customer", placeholder="Name, e-mail, phone or #ID", scale=2
+                )
+                customer = gr.Dropdown(
+                    [], label="Customer", allow_custom_value=True, scale=3, interactive=True
+                )
+            with gr.Row(equal_height=True):
+                product_query = gr.Textbox(
+                    label="Find product", placeholder="SKU, name or #ID", scale=2
+                )
+                product = gr.Dropdown(
+                    [], label="Product", allow_custom_value=True, scale=3, interactive=True
+                )
+                quantity = gr.Number(label="Qty", value=1, precision=0, scale=0, min_width=80)
+                add_line = gr.Button("Add", scale=0, min_width=80)
+            lines = gr.JSON(value=[], visible=False)
+            cart = gr.Dataframe(
+                value=table([], CART_COLUMNS),
+                label="This purchase (click a line to remove it)",
+                interactive=False,
+                max_height=300,
+            )
+            total = gr.Markdown("Add products to see the total.")
+            with gr.Row():
+                confirm = gr.Button("Confirm purchase", variant="primary", scale=2)
+                clear = gr.Button("Clear", scale=1)
+            receipt = gr.Markdown(elem_classes="crpm-receipt")
+        with gr.Column(scale=2, elem_classes="crpm-card", elem_id="purchase-manage"):
+            gr.Markdown("### Cancel or return\nClick a purchase in the list below or type its ID.")
+            with gr.Row(equal_height=True):
+                purchase_id = gr.Number(label="Purchase ID", precision=0, scale=2)
+                load = gr.Button("Load", scale=0, min_width=90)
+            details = gr.Markdown()
+            purchase_lines = gr.Dataframe(
+                value=table([], LINE_COLUMNS), interactive=False, label="Lines", max_height=260
+            )
+            cancel_reason = gr.Textbox(label="Reason for cancelling", placeholder="optional")
+            cancel = gr.Button("Cancel whole purchase", variant="stop")
+            line = gr.Dropdown([], label="Line to return", allow_custom_value=True)
+            with gr.Row(equal_height=True):
+                return_qty = gr.Number(label="Units", value=1, precision=0, scale=1)
+                return_reason = gr.Textbox(label="Reason", placeholder="Damaged", scale=2)
+            give_back = gr.Button("Return units")
+
+    gr.Markdown("### Purchases")
+    with gr.Row(equal_height=True):
+        by_customer = gr.Number(label="Customer ID", precision=0)
+        by_product = gr.Number(label="Product ID", precision=0)
+        date_from = gr.DateTime(label="From (day)", include_time=False, type="string")
+        date_to = gr.DateTime(label="To (day, included)", include_time=False, type="string")
+        status = gr.Radio(STATUS_CHOICES, value="all", label="Status")
+    pager = Pager.build("Purchases", list(LIST_COLUMNS.values()), "purchase", "purchases-table")
+    refresh = pager.wire(
+        handlers.list_purchases,
+        [by_customer, by_product, date_from, date_to, status],
+        [by_customer.submit, by_product.submit, date_from.change, date_to.change, status.input],
+        "list_purchases",
+    )
+
+    customer_query.input(
+        handlers.find_customers,
+        customer_query,
+        customer,
+        api_name="find_customers",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    product_query.input(
+        handlers.find_products,
+        product_query,
+        product,
+        api_name="find_products",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    preview = dict(
+        fn=handlers.preview_purchase,
+        inputs=[customer, lines],
+        outputs=[cart, total],
+        show_progress="minimal",
+    )
+    preview_private = {**preview, **private}
+    customer.input(**preview, api_name="preview_purchase")
+    show = dict(
+        fn=handlers.get_purchase,
+        inputs=purchase_id,
+        outputs=[purchase_id, details, purchase_lines, line],
+    )
+    load.click(**show, api_name="get_purchase")
+    chain(
+        add_line.click(handlers.add_line, [product, quantity, lines], lines, **private),
+        preview_private,
+    )
+    chain(cart.select(handlers.remove_line, lines, lines, **private), preview_private)
+    chain(clear.click(None, None, lines, js="() => []"), preview_private)
+    chain(
+        confirm.click(
+            handlers.record_purchase,
+            [customer, lines],
+            [purchase_id, receipt, lines],
+            api_name="record_purchase",
+        ),
+        preview_private,
+        {**show, **private},
+        refresh,
+    )
+    purchase_id.submit(**show, **private)
+    chain(pager.table.select(handlers.pick_row, None, purchase_id, **private), {**show, **private})
+    chain(
+        cancel.click(
+            handlers.cancel_purchase,
+            [purchase_id, cancel_reason],
+            show["outputs"],
+            api_name="cancel_purchase",
+        ),
+        dict(fn=None, inputs=None, outputs=cancel_reason, js="() => ''"),
+        refresh,
+    )
+    chain(
+        give_back.click(
+            handlers.return_items,
+            [line, return_qty, return_reason],
+            show["outputs"],
+            api_name="return_items",
+        ),
+        dict(fn=None, inputs=None, outputs=return_reason, js="() => ''"),
+        refresh,
+    )
+    return [refresh]

@@ -1,0 +1,105 @@
+"""Analytics endpoints over HTTP agree to the cent with the engine, and follow new sales."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from gradio_client.exceptions import AppError
+
+from crpm.analytics import Analytics
+from crpm.models import cents_to_decimal_text
+from crpm.permissions import SYSTEM
+
+pytestmark = pytest.mark.api
+
+
+@pytest.fixture(scope="module")
+def engine(app):
+    engine = Analytics(app.services.store)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def sale(call, new_customer, new_product):
+    """Record one purchase of 3 units at 7.25 for a new customer; returns (customer, product)."""
+    customer_id, product_id = new_customer("Analytics Buyer"), new_product(price="7.25", stock=9)
+    call("record_purchase", customer_id, [{"product_id": product_id, "quantity": 3}])
+    return customer_id, product_id
+
+
+def test_sales_summary_follows_a_new_sale_and_matches_the_engine(
+    call, engine, new_customer, new_product
+):
+    before = call("sales_summary", "", "")
+    customer_id, product_id = new_customer("Summary Buyer"), new_product(price="7.25", stock=9)
+    call("record_purchase", customer_id, [{"product_id": product_id, "quantity": 3}])
+    after = call("sales_summary", "", "")
+    assert Decimal(after["revenue"]) - Decimal(before["revenue"]) == Decimal("21.75")
+    assert after["orders"] - before["orders"] == 1
+    assert after["units_sold"] - before["units_sold"] == 3
+    expected = engine.summary(SYSTEM)
+    assert after["revenue"] == cents_to_decimal_text(expected.revenue_cents)
+    assert after["average_order_value"] == cents_to_decimal_text(expected.average_order_value_cents)
+
+
+def test_reports_match_the_engine(call, engine, sale):
+    customer_id, product_id = sale
+    top = call("top_customers", "", "", 100)
+    expected = engine.top_customers(SYSTEM, limit=100)
+    assert [row["customer_id"] for row in top] == expected["customer_id"].tolist()
+    assert [row["revenue"] for row in top] == [
+        cents_to_decimal_text(c) for c in expected["revenue_cents"]
+    ]
+    performance = call("product_performance", "", "", 5)
+    assert set(performance) == {"best", "least", "by_product", "by_category"}
+    by_product = {row["product_id"]: row for row in performance["by_product"]}
+    assert by_product[product_id]["units_sold"] == 3
+    assert by_product[product_id]["revenue"] == "21.75"
+    trend = call("revenue_trend", "", "", "month")
+    assert sum(Decimal(row["revenue"]) for row in trend) == Decimal(
+        call("sales_summary", "", "")["revenue"]
+    )
+    stock = call("stock_report", "", "")
+    row = next(r for r in stock["products"] if r["product_id"] == product_id)
+    assert row["stock"] == 6
+    rfm = call("rfm_segments", "", "")
+    assert customer_id in {r["customer_id"] for r in rfm["customers"]}
+    assert sum(s["customers"] for s in rfm["segments"]) == len(rfm["customers"])
+
+
+def test_analytics_page_fills_every_figure_table_and_download(call, sale):
+    answer = call("analytics_page", "All time", None, None, "auto")
+    heading, figures, *rest = answer
+    plots, tables, files = rest[:6], rest[6:15], rest[15:]
+    assert all(plot is not None for plot in plots)  # every chart drawn
+    assert heading.startswith("**All time**")
+    assert "Revenue" in figures and "Average order" in figures
+    assert all(table["headers"] for table in tables)
+    assert any(row[1] == "Analytics Buyer" for row in tables[3]["data"])  # top customers
+    assert len(files) == 9
+    with open(files[3], encoding="utf-8") as handle:  # top customers as CSV
+        header = handle.readline().strip().split(",")
+    assert header[:2] == ["customer_id", "name"] and "revenue" in header
+
+
+@pytest.mark.parametrize("preset", ["Last 7 days", "Last 30 days", "This year"])
+def test_presets_cover_todays_sale(call, sale, preset):
+    heading, figures, *_ = call("analytics_page", preset, None, None, "auto")
+    assert "to " in heading and "Analytics Buyer" in str(_[6 + 3]["data"])
+
+
+def test_bad_ranges_are_readable_refusals(call):
+    with pytest.raises(AppError, match="to: must be later than from"):
+        call("sales_summary", "2025-02-01", "2025-01-01")
+    with pytest.raises(AppError, match="from: 'yesterday' is not a date"):
+        call("analytics_page", "Custom", "yesterday", None, "auto")
+    with pytest.raises(AppError, match="grain: must be one of day, week, month"):
+        call("revenue_trend", "", "", "hour")
+
+
+def test_home_overview(call, sale):
+    figures, plot, low_stock, note = call("home_overview")
+    assert "Revenue" in figures and "Low stock" in figures and "Open tickets" in figures
+    assert low_stock["headers"] == ["ID", "SKU", "Product", "Stock", "Reorder at"]

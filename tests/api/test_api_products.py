@@ -1,0 +1,121 @@
+"""Product endpoints over HTTP, with the stock ledger checked in the store."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client.exceptions import AppError
+
+pytestmark = pytest.mark.api
+
+
+def stock_of(store, product_id) -> int:
+    return store.query_one("SELECT stock FROM products WHERE id = ?", (product_id,))[0]
+
+
+def movements_of(store, product_id) -> list[tuple]:
+    rows = store.query(
+        "SELECT kind, quantity, stock_after, reason FROM stock_movements"
+        " WHERE product_id = ? ORDER BY id",
+        (product_id,),
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_add_product_stores_price_in_cents_and_opening_stock_as_a_movement(call, store):
+    answer = call("add_product", "LAMP-7", "Desk lamp", "Lighting", "warm light", "19.99", 3, 12)
+    product_id, sku, name, category, description, price, reorder, stock, status = answer
+    assert (sku, name, price, reorder, stock, status) == (
+        "LAMP-7",
+        "Desk lamp",
+        "19.99",
+        3,
+        12,
+        "active",
+    )
+    row = store.query_one("SELECT price_cents, stock FROM products WHERE id = ?", (product_id,))
+    assert tuple(row) == (1999, 12)
+    assert movements_of(store, product_id) == [("initial", 12, 12, "opening stock")]
+
+
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        ("12.345", "price: '12.345' is not an amount"),
+        ("-1", "price: must not be negative"),
+        ("", "price: is required"),
+    ],
+)
+def test_bad_prices_are_refused(call, store, price, message):
+    before = store.query_one("SELECT count(*) FROM products")[0]
+    with pytest.raises(AppError, match=message):
+        call("add_product", "BAD-PRICE", "Thing", "", "", price, 0, 0)
+    assert store.query_one("SELECT count(*) FROM products")[0] == before
+
+
+def test_duplicate_sku_is_refused(call, new_product):
+    call("add_product", "SAME-SKU", "One", "", "", "1.00", 0, 0)
+    with pytest.raises(AppError, match="sku: a product with this SKU already exists"):
+        call("add_product", "same-sku", "Two", "", "", "1.00", 0, 0)
+
+
+def test_get_and_update_product(call, store, new_product):
+    product_id = new_product(price="3.00")
+    assert call("get_product", product_id)[5] == "3.00"
+    answer = call("update_product", product_id, "MUG-XL", "Big mug", "Kitchen", "600 ml", "4.50", 5)
+    assert answer[1:7] == ("MUG-XL", "Big mug", "Kitchen", "600 ml", "4.50", 5)
+    row = store.query_one(
+        "SELECT sku, price_cents, reorder_level FROM products WHERE id = ?", (product_id,)
+    )
+    assert tuple(row) == ("MUG-XL", 450, 5)
+
+
+def test_restock_and_adjust_write_the_ledger(call, store, new_product):
+    product_id = new_product(stock=5)
+    assert call("restock_product", product_id, 7, "delivery 12")[7] == 12
+    assert call("adjust_stock", product_id, -2, "broken in transit")[7] == 10
+    assert stock_of(store, product_id) == 10
+    assert movements_of(store, product_id)[1:] == [
+        ("restock", 7, 12, "delivery 12"),
+        ("adjustment", -2, 10, "broken in transit"),
+    ]
+
+
+def test_stock_refusals_leave_stock_alone(call, store, new_product):
+    product_id = new_product(stock=3)
+    with pytest.raises(AppError, match="reason: is required"):
+        call("adjust_stock", product_id, -1, "")
+    with pytest.raises(AppError, match="only 3 of .* in stock"):
+        call("adjust_stock", product_id, -5, "count")
+    with pytest.raises(AppError, match="quantity: must be at least 1"):
+        call("restock_product", product_id, 0, "")
+    assert stock_of(store, product_id) == 3
+    assert len(movements_of(store, product_id)) == 1
+
+
+def test_deactivate_and_reactivate_product(call, store, new_product):
+    product_id = new_product()
+    assert call("deactivate_product", product_id)[-1] == "inactive"
+    with pytest.raises(AppError, match="is inactive"):
+        call("restock_product", product_id, 1, "")
+    assert call("reactivate_product", product_id)[-1] == "active"
+    assert store.query_one("SELECT status FROM products WHERE id = ?", (product_id,))[0] == "active"
+
+
+def test_list_products_with_search_category_and_low_stock(call, new_product):
+    plenty = new_product(stock=50, reorder=5, category="Lowtest")
+    low = new_product(stock=1, reorder=5, category="Lowtest")
+    frame, info, _ = call("list_products", "", "active", "Lowtest", False, 1, 25)
+    assert {row[0] for row in frame["data"]} == {plenty, low}
+    frame, info, _ = call("list_products", "", "active", "Lowtest", True, 1, 25)
+    assert [row[0] for row in frame["data"]] == [low]
+    row = dict(zip(frame["headers"], frame["data"][0], strict=True))
+    assert row["Low stock"] == "⚠ low" and row["Price"] == "$12.50"
+
+
+def test_stock_movements_are_paged_newest_first(call, new_product):
+    product_id = new_product(stock=1)
+    for _ in range(3):
+        call("restock_product", product_id, 1, "")
+    frame, info, page = call("stock_movements", product_id, 1, 25)
+    assert [row[1] for row in frame["data"]] == ["restock", "restock", "restock", "initial"]
+    assert "1–4 of 4" in info

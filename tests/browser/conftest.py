@@ -1,0 +1,109 @@
+"""Headless Debian Chromium against a launched dashboard with a little demo data.
+
+Without /usr/bin/chromium the tests skip with how to install it, except in CI
+(CRPM_REQUIRE_BROWSER=1) where a missing browser is a failure. Each page records console
+errors and the host of every request; a test fails on either (nothing may leave the machine).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from crpm.demo import generate
+from crpm.services import open_services
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+STAFF_LOGIN = ("clerk", "browser-staff-Secret-5k")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+expect.set_options(timeout=20_000)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = (
+            f"browser tests need Debian's Chromium at {CHROMIUM}: "
+            "install it with `sudo apt-get install -y chromium`"
+        )
+        if os.environ.get("CRPM_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (CRPM_REQUIRE_BROWSER=1: not skipping)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def site(launch_app, tmp_path_factory):
+    """The dashboard over a store with demo data, so every chart has something to draw."""
+    db_path = tmp_path_factory.mktemp("browser") / "crpm.db"
+    seeding = open_services(db_path)
+    generate(seeding.store, customers=80, products=30, purchases=800, seed=7)
+    seeding.store.close()
+    url, services = launch_app(db_path)
+    accounts = services.accounts
+    accounts.ensure_admin("browser-admin-Secret-6m")
+    accounts.create_user(accounts.actor_for("admin"), *STAFF_LOGIN, role="staff")
+    return SimpleNamespace(url=url, services=services)
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    problems = SimpleNamespace(console=[], hosts=set())
+
+    def screen(route):
+        host = urlparse(route.request.url).hostname
+        if host and host not in LOOPBACK:
+            problems.hosts.add(host)
+            return route.abort()
+        return route.continue_()
+
+    context.route("**/*", screen)
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and problems.console.append(msg.text))
+    page.on("pageerror", lambda error: problems.console.append(str(error)))
+    page.set_default_timeout(60_000)  # a loaded CI machine can be slow; failures still fail
+    page.goto(site.url)
+    page.locator("#username").fill(STAFF_LOGIN[0])
+    page.locator("#password").fill(STAFF_LOGIN[1])
+    page.get_by_role("button", name="Log in").click()
+    # The role-tabs load event selects the first tab; wait for it before clicking around.
+    expect(page.locator(".crpm-who").last).to_contain_text(STAFF_LOGIN[0])
+    yield page
+    context.close()
+    assert problems.console == [], "the browser console reported errors"
+    assert problems.hosts == set(), "the page tried to reach other hosts"
+
+
+@pytest.fixture
+def shoot():
+    """shoot(page, name): a full-page screenshot under tests/artifacts/ for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def shoot(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shoot

@@ -1,0 +1,166 @@
+"""Fixtures shared by every layer: a temporary store with its services, and invariant checks."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from crpm.permissions import SYSTEM, Actor  # noqa: E402
+from crpm.services import Services, open_services  # noqa: E402
+from tests.support import STAFF, assert_invariants, store_snapshot  # noqa: E402, F401
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "crpm.db"
+
+
+@pytest.fixture
+def services(db_path) -> Services:
+    services = open_services(db_path)
+    yield services
+    assert_invariants(services.store)
+    services.store.close()
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return SYSTEM
+
+
+@pytest.fixture
+def refused(services):
+    """`with refused(ErrorType, match=...):` the block raises that error and changes nothing."""
+
+    @contextmanager
+    def check(error, match=None):
+        before = store_snapshot(services.store)
+        with pytest.raises(error, match=match) as info:
+            yield info
+        after = store_snapshot(services.store)
+        changed = [table for table in before if before[table] != after.get(table)]
+        assert changed == [], f"a refused operation changed {changed}"
+
+    return check
+
+
+class Shop:
+    """Short factories for test records with unique e-mails and SKUs."""
+
+    def __init__(self, services: Services, actor: Actor):
+        self.services = services
+        self.actor = actor
+        self.count = 0
+
+    def customer(self, name: str = "", **fields):
+        self.count += 1
+        fields.setdefault("email", f"customer{self.count}@example.com")
+        return self.services.customers.add(self.actor, name or f"Customer {self.count}", **fields)
+
+    def product(self, stock: int = 10, price: str = "9.99", **fields):
+        self.count += 1
+        fields.setdefault("sku", f"SKU-{self.count}")
+        fields.setdefault("name", f"Product {self.count}")
+        return self.services.products.add(self.actor, price=price, stock_quantity=stock, **fields)
+
+    def sale(self, customer, *lines):
+        """A purchase of (product, quantity) pairs."""
+        pairs = [(product.id, quantity) for product, quantity in lines]
+        return self.services.purchases.record(self.actor, customer.id, pairs)
+
+    def audit(self, entity: str, entity_id: int) -> list[dict]:
+        """The audit rows of one record, oldest first, with before/after decoded."""
+        rows = self.services.store.query(
+            "SELECT * FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY id",
+            (entity, entity_id),
+        )
+        return [
+            {**dict(row), "before": _json(row["before"]), "after": _json(row["after"])}
+            for row in rows
+        ]
+
+
+def _json(text: str | None):
+    return None if text is None else json.loads(text)
+
+
+@pytest.fixture
+def shop(services, actor) -> Shop:
+    return Shop(services, actor)
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch):
+    """Cheap scrypt parameters (same stored format) so tests that hash many passwords stay fast."""
+    monkeypatch.setenv("CRPM_SCRYPT_N", "1024")
+
+
+class People:
+    """Logins for account and service-desk tests: an admin, two staff, customers A and B."""
+
+    PASSWORDS = {
+        "admin": "admin-Secret-1a",
+        "sam": "staff-Secret-2b",
+        "tess": "staff-Secret-3c",
+        "alice@example.com": "alice-Secret-4d",
+        "bob@example.com": "bob-Secret-5e",
+    }
+
+    def __init__(self, services: Services):
+        from crpm.services.passwords import PasswordHasher
+
+        services.accounts.hasher = PasswordHasher.from_env()
+        accounts = services.accounts
+        accounts.ensure_admin(self.PASSWORDS["admin"])
+        self.admin = accounts.actor_for("admin")
+        for name in ("sam", "tess"):
+            accounts.create_user(self.admin, name, self.PASSWORDS[name], "staff")
+        self.staff, self.staff2 = accounts.actor_for("sam"), accounts.actor_for("tess")
+        self.a = accounts.register_customer(
+            "Alice Able", "alice@example.com", self.PASSWORDS["alice@example.com"], "+1 555 0100"
+        )
+        self.b = accounts.register_customer(
+            "Bob Baker", "bob@example.com", self.PASSWORDS["bob@example.com"], "+1 555 0199"
+        )
+
+
+@pytest.fixture
+def people(cheap_passwords, services) -> People:
+    return People(services)
+
+
+@pytest.fixture(scope="session")
+def launch_app():
+    """Launch the dashboard in-process on a free port against a store; returns (url, services).
+
+    Every app launched is closed, and its store checked, at the end of the session.
+    """
+    import socket
+
+    from crpm.config import Settings
+    from crpm.ui import build_app
+    from crpm.ui import launch as serve
+
+    launched = []
+
+    def launch(db_path, **options):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        app_services = open_services(db_path)
+        settings = Settings(db_path=db_path, port=port, **options)
+        demo = build_app(app_services, settings)
+        serve(demo, settings, prevent_thread_lock=True, quiet=True)
+        launched.append((demo, app_services))
+        return f"http://127.0.0.1:{port}/", app_services
+
+    yield launch
+    for demo, app_services in launched:
+        demo.close()
+        assert_invariants(app_services.store)
+        app_services.store.close()

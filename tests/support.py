@@ -1,0 +1,37 @@
+"""Helpers the tests share (fixtures live in conftest.py; import these from here).
+
+Importing from `conftest` is ambiguous once several conftest.py files are loaded: the name
+resolves to whichever came first.
+"""
+
+from __future__ import annotations
+
+from crpm.permissions import Actor
+from crpm.services.stock import ledger_mismatches
+
+STAFF = Actor(username="clerk", role="staff")
+
+
+def assert_invariants(store) -> None:
+    """Stock equals the ledger for every product; SQLite's own checks are clean."""
+    assert ledger_mismatches(store.conn) == []
+    assert store.check_integrity() == []
+    orphans = store.query(
+        "SELECT id FROM purchases pu WHERE NOT EXISTS"
+        " (SELECT 1 FROM purchase_lines l WHERE l.purchase_id = pu.id)"
+    )
+    assert [row[0] for row in orphans] == []
+
+
+def store_snapshot(store) -> dict:
+    """Every row of every ordinary table (FTS shadow tables included), for before/after checks."""
+    tables = [
+        row[0]
+        for row in store.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
+        )
+    ]
+    return {
+        table: [tuple(row) for row in store.query(f'SELECT * FROM "{table}"')] for table in tables
+    }

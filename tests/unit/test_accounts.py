@@ -1,0 +1,515 @@
+"""Accounts: passwords, registration, login and lockout, sessions, admin user management."""
+
+from __future__ import annotations
+
+import pytest
+
+from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from crpm.models import now_utc
+from crpm.permissions import SYSTEM
+from crpm.services import open_services
+from crpm.services.accounts import EMAIL_REFUSED, LOCK_MINUTES, minutes_from_now
+from crpm.services.passwords import PasswordHasher
+
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
+PASSWORD = "a-Long-enough-1"
+
+
+def user_row(services, username):
+    return services.store.query_one("SELECT * FROM users WHERE username = ?", (username,))
+
+
+def audit_actions(services, user_id):
+    rows = services.store.query(
+        "SELECT action FROM audit_log WHERE entity = 'user' AND entity_id = ? ORDER BY id",
+        (user_id,),
+    )
+    return [row[0] for row in rows]
+
+
+def fail_logins(services, username, times):
+    for _ in range(times):
+        assert services.accounts.authenticate(username, "not-the-password") is False
+
+
+# --- passwords ---------------------------------------------------------------------
+
+
+def test_hash_is_salted_scrypt_with_its_parameters_and_checks_in_constant_time():
+    hasher = PasswordHasher(n=1024)
+    first, second = hasher.hash(PASSWORD), hasher.hash(PASSWORD)
+    scheme, n, r, p, salt, digest = first.split("$")
+    assert (scheme, n, r, p) == ("scrypt", "1024", "8", "1")
+    assert first != second  # a random salt per password
+    assert PASSWORD not in first
+    assert hasher.verify(PASSWORD, first) and hasher.verify(PASSWORD, second)
+    assert not hasher.verify(PASSWORD + "x", first)
+    assert not hasher.verify(PASSWORD, "scrypt$garbage")
+    # a hash made with other parameters still verifies: they travel with the hash
+    assert PasswordHasher(n=2048).verify(PASSWORD, first)
+
+
+def test_default_cost_is_the_production_one_and_env_lowers_it(monkeypatch):
+    monkeypatch.delenv("CRPM_SCRYPT_N", raising=False)
+    assert PasswordHasher.from_env().n == 2**14
+    monkeypatch.setenv("CRPM_SCRYPT_N", "512")
+    assert PasswordHasher.from_env().n == 512
+    with pytest.raises(ValidationError):
+        PasswordHasher(n=1000)
+
+
+# --- registration ------------------------------------------------------------------
+
+
+def test_register_creates_customer_and_login_together(services):
+    actor = services.accounts.register_customer("Ann Lee", "Ann@Example.com", PASSWORD, "555 1234")
+    customer = services.customers.get(SYSTEM, actor.customer_id)
+    assert (customer.name, customer.email, customer.phone) == (
+        "Ann Lee",
+        actor.username,
+        "555 1234",
+    )
+    row = user_row(services, "ann@example.com")
+    assert (row["role"], row["customer_id"], row["active"]) == ("customer", customer.id, 1)
+    assert row["password_hash"].startswith("scrypt$")
+    assert actor.role == "customer" and actor.user_id == row["id"]
+    assert services.accounts.authenticate("ANN@example.com", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short-pw1", "at least 10"),
+        ("ann@example.com", "e-mail"),
+        ("ANN@EXAMPLE.COM", "e-mail"),
+        ("ann", "at least 10"),
+        ("          ", "required"),
+        (None, "required"),
+    ],
+)
+def test_register_refuses_weak_passwords_and_changes_nothing(services, refused, password, reason):
+    with refused(ValidationError, match=reason):
+        services.accounts.register_customer("Ann", "ann@example.com", password)
+
+
+def test_register_refuses_bad_fields_with_their_own_message(services, refused):
+    with refused(ValidationError, match="name"):
+        services.accounts.register_customer("", "ann@example.com", PASSWORD)
+    with refused(ValidationError, match="phone"):
+        services.accounts.register_customer("Ann", "ann@example.com", PASSWORD, "call me")
+    with refused(ValidationError, match="not a valid e-mail"):
+        services.accounts.register_customer("Ann", "not-an-address", PASSWORD)
+
+
+def test_second_registration_refused_the_same_way_whoever_holds_the_email(services, refused):
+    """Taken by a registered customer, a customer staff added, or a login: one message."""
+    services.accounts.register_customer("Ann", "ann@example.com", PASSWORD)
+    services.customers.add(SYSTEM, "Walk-in", "walkin@example.com")
+    services.accounts.create_user(SYSTEM, "desk@example.com", PASSWORD + "z", "staff")
+    messages = []
+    for email in ("ANN@example.com", "walkin@example.com", "desk@example.com"):
+        with refused(ValidationError) as info:
+            services.accounts.register_customer("Someone", email, "other-password-9")
+        messages.append(str(info.value))
+    assert messages == [f"email: {EMAIL_REFUSED}"] * 3
+    # the existing customer was not taken over
+    assert services.customers.get(SYSTEM, 2).name == "Walk-in"
+    assert not services.accounts.authenticate("walkin@example.com", "other-password-9")
+
+
+# --- login and lockout -------------------------------------------------------------
+
+
+def test_login_records_last_login_and_audit_without_the_password(services, people):
+    assert services.accounts.authenticate("alice@example.com", "wrong-password!") is False
+    row = user_row(services, "alice@example.com")
+    assert row["failed_logins"] == 1 and row["last_login_at"] is None
+    assert services.accounts.authenticate("Alice@Example.com", "alice-Secret-4d") is True
+    row = user_row(services, "alice@example.com")
+    assert row["failed_logins"] == 0 and row["last_login_at"] >= now_utc()[:16]
+    assert audit_actions(services, row["id"])[-2:] == ["login_failed", "login"]
+    text = " ".join(str(tuple(r)) for r in services.store.query("SELECT * FROM audit_log"))
+    assert "wrong-password!" not in text and "alice-Secret-4d" not in text
+
+
+def test_unknown_user_is_refused_and_the_typed_name_is_not_logged(services, people):
+    assert services.accounts.authenticate("alice-Secret-4d", "anything-at-all") is False
+    assert services.accounts.authenticate("", "") is False
+    assert services.accounts.authenticate(None, None) is False
+    last = services.store.query_one("SELECT * FROM audit_log ORDER BY id DESC LIMIT 1")
+    assert (last["action"], last["actor"], last["entity_id"]) == ("login_failed", "anonymous", None)
+    everything = str([tuple(r) for r in services.store.query("SELECT * FROM audit_log")])
+    assert "alice-Secret-4d" not in everything
+
+
+def test_five_failures_lock_the_account_for_15_minutes_even_with_the_right_password(
+    services, people
+):
+    fail_logins(services, "bob@example.com", 4)
+    assert services.accounts.actor_for("bob@example.com").customer_id == people.b.customer_id
+    fail_logins(services, "bob@example.com", 1)
+    row = user_row(services, "bob@example.com")
+    assert row["failed_logins"] == 5
+    assert (
+        minutes_from_now(LOCK_MINUTES - 1) < row["locked_until"] <= minutes_from_now(LOCK_MINUTES)
+    )
+    assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
+    with pytest.raises(PermissionDenied):
+        services.accounts.actor_for("bob@example.com")
+    assert services.accounts.get_user(people.admin, "bob@example.com").locked
+    assert audit_actions(services, row["id"])[-1] == "login_refused"
+    # other accounts are untouched
+    assert services.accounts.authenticate("alice@example.com", "alice-Secret-4d")
+
+
+class CountingHasher(PasswordHasher):
+    """The real hasher, counting how often a login pays for a hash."""
+
+    def verify(self, password, encoded):
+        object.__setattr__(self, "verified", getattr(self, "verified", 0) + 1)
+        return super().verify(password, encoded)
+
+
+@pytest.mark.parametrize("state", ["unknown", "wrong password", "locked", "inactive"])
+def test_every_refused_login_costs_one_hash_so_timing_tells_nothing(services, people, state):
+    fail_logins(services, "bob@example.com", 5 if state == "locked" else 0)
+    if state == "inactive":
+        services.accounts.deactivate_user(people.admin, "bob@example.com")
+    hasher = CountingHasher(n=1024)
+    accounts = type(services.accounts)(services.store, hasher=hasher)
+    username = "nobody@example.com" if state == "unknown" else "bob@example.com"
+    assert accounts.authenticate(username, "not-the-password") is False
+    assert hasher.verified == 1
+
+
+def test_lockout_survives_reopening_the_store(services, people, db_path):
+    fail_logins(services, "bob@example.com", 5)
+    services.store.close()
+    reopened = open_services(db_path)
+    try:
+        assert reopened.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
+        with pytest.raises(PermissionDenied):
+            reopened.accounts.actor_for("bob@example.com")
+    finally:
+        reopened.store.close()
+
+
+def test_lock_ends_after_its_time_and_the_count_starts_again(services, people):
+    fail_logins(services, "bob@example.com", 5)
+    # fifteen minutes pass
+    with services.store.write() as conn:
+        conn.execute(
+            "UPDATE users SET locked_until = ? WHERE username = 'bob@example.com'",
+            (minutes_from_now(-1),),
+        )
+    fail_logins(services, "bob@example.com", 1)
+    row = user_row(services, "bob@example.com")
+    assert (row["failed_logins"], row["locked_until"]) == (1, None)
+    assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is True
+    assert user_row(services, "bob@example.com")["failed_logins"] == 0
+
+
+def test_admin_can_unlock_early(services, people):
+    fail_logins(services, "bob@example.com", 5)
+    with pytest.raises(PermissionDenied):
+        services.accounts.unlock_user(people.staff, "bob@example.com")
+    assert not services.accounts.unlock_user(people.admin, "bob@example.com").locked
+    assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is True
+
+
+def test_actor_for_refuses_unknown_and_inactive_users(services, people):
+    actor = services.accounts.actor_for("ALICE@example.com")
+    assert (actor.role, actor.customer_id, actor.user_id) == (
+        "customer",
+        people.a.customer_id,
+        people.a.user_id,
+    )
+    assert services.accounts.actor_for("sam").role == "staff"
+    for name in ("nobody", "", None):
+        with pytest.raises(PermissionDenied):
+            services.accounts.actor_for(name)
+    services.accounts.deactivate_user(people.admin, "alice@example.com")
+    with pytest.raises(PermissionDenied):
+        services.accounts.actor_for("alice@example.com")
+    assert services.accounts.authenticate("alice@example.com", "alice-Secret-4d") is False
+    services.accounts.reactivate_user(people.admin, "alice@example.com")
+    assert services.accounts.authenticate("alice@example.com", "alice-Secret-4d") is True
+
+
+# --- first run ---------------------------------------------------------------------
+
+
+def test_ensure_admin_generates_a_password_once(services, monkeypatch):
+    monkeypatch.delenv("CRPM_ADMIN_PASSWORD", raising=False)
+    generated = services.accounts.ensure_admin()
+    assert generated and len(generated) >= 16
+    assert services.accounts.authenticate("admin", generated)
+    assert services.accounts.actor_for("admin").role == "admin"
+    assert services.accounts.ensure_admin() is None
+    assert services.store.query_one("SELECT count(*) FROM users")[0] == 1
+
+
+def test_ensure_admin_takes_the_password_from_the_environment(services, monkeypatch):
+    monkeypatch.setenv("CRPM_ADMIN_PASSWORD", "short")
+    with pytest.raises(ValidationError, match="CRPM_ADMIN_PASSWORD"):
+        services.accounts.ensure_admin()
+    monkeypatch.setenv("CRPM_ADMIN_PASSWORD", "from-the-env-1")
+    assert services.accounts.ensure_admin() is None
+    assert services.accounts.authenticate("admin", "from-the-env-1")
+
+
+# --- passwords: changing -----------------------------------------------------------
+
+
+def test_change_own_password_needs_the_old_one(services, people, refused):
+    accounts = services.accounts
+    with refused(ValidationError, match="old password"):
+        accounts.change_password(people.staff, "wrong-old-password", "brand-New-pass-1")
+    with refused(ValidationError, match="at least 10"):
+        accounts.change_password(people.staff, "staff-Secret-2b", "short")
+    with refused(ValidationError, match="e-mail"):
+        accounts.change_password(people.a, "alice-Secret-4d", "Alice@Example.com")
+    accounts.change_password(people.staff, "staff-Secret-2b", "brand-New-pass-1")
+    assert not accounts.authenticate("sam", "staff-Secret-2b")
+    assert accounts.authenticate("sam", "brand-New-pass-1")
+    accounts.change_password(people.a, "alice-Secret-4d", "alice-New-pass-2")
+    assert accounts.authenticate("alice@example.com", "alice-New-pass-2")
+
+
+def test_admin_resets_a_password_but_staff_cannot(services, people, refused):
+    with refused(PermissionDenied):
+        services.accounts.set_password(people.staff, "tess", "reset-by-staff-1")
+    services.accounts.set_password(people.admin, "tess", "reset-by-admin-1")
+    assert services.accounts.authenticate("tess", "reset-by-admin-1")
+
+
+# --- sessions ----------------------------------------------------------------------
+
+
+def test_sessions_end_on_logout_password_change_and_deactivation(services, people):
+    accounts = services.accounts
+    assert accounts.login("sam", "wrong-password-x") is None
+    token = accounts.login("sam", "staff-Secret-2b")
+    assert accounts.actor_for_session(token).username == "sam"
+    stored = [row[0] for row in services.store.query("SELECT token_hash FROM sessions")]
+    assert token not in stored and len(stored) == 1
+    accounts.logout(token)
+    with pytest.raises(PermissionDenied):
+        accounts.actor_for_session(token)
+
+    token = accounts.login("sam", "staff-Secret-2b")
+    accounts.change_password(people.staff, "staff-Secret-2b", "brand-New-pass-1")
+    with pytest.raises(PermissionDenied):
+        accounts.actor_for_session(token)
+
+    token = accounts.login("tess", "staff-Secret-3c")
+    accounts.deactivate_user(people.admin, "tess")
+    accounts.reactivate_user(people.admin, "tess")
+    with pytest.raises(PermissionDenied):  # a new login is needed after reactivation
+        accounts.actor_for_session(token)
+    for bad in ("", None, "x" * 43):
+        with pytest.raises(PermissionDenied):
+            accounts.actor_for_session(bad)
+
+
+def test_role_change_takes_effect_on_the_next_call(services, people):
+    token = services.accounts.login("tess", "staff-Secret-3c")
+    services.accounts.set_role(people.admin, "tess", "admin")
+    assert services.accounts.actor_for("tess").role == "admin"
+    with pytest.raises(PermissionDenied):
+        services.accounts.actor_for_session(token)
+
+
+# --- user management ---------------------------------------------------------------
+
+
+def test_only_admins_manage_users(services, people, refused):
+    accounts = services.accounts
+    for actor in (people.staff, people.a):
+        with refused(PermissionDenied):
+            accounts.create_user(actor, "newbie", PASSWORD, "staff")
+        with refused(PermissionDenied):
+            accounts.set_role(actor, "tess", "admin")
+        with refused(PermissionDenied):
+            accounts.deactivate_user(actor, "tess")
+        with pytest.raises(PermissionDenied):
+            accounts.list_users(actor)
+
+
+def test_create_staff_and_refuse_duplicates_and_bad_names(services, people, refused):
+    accounts = services.accounts
+    user = accounts.create_user(people.admin, "Newbie", PASSWORD, "staff")
+    assert (user.username, user.role, user.active, user.customer_id) == (
+        "Newbie",
+        "staff",
+        True,
+        None,
+    )
+    assert audit_actions(services, user.id) == ["create"]
+    with refused(Conflict, match="taken"):
+        accounts.create_user(people.admin, "NEWBIE", PASSWORD, "staff")
+    with refused(ValidationError, match="username"):
+        accounts.create_user(people.admin, "has space", PASSWORD, "staff")
+    with refused(ValidationError, match="role"):
+        accounts.create_user(people.admin, "other", PASSWORD, "superuser")
+
+
+def test_admin_gives_an_existing_customer_a_login(services, people, shop):
+    customer = shop.customer(email="walkin@example.com")
+    user = services.accounts.create_user(people.admin, "", PASSWORD, "customer", customer.id)
+    assert (user.username, user.customer_id) == ("walkin@example.com", customer.id)
+    assert services.accounts.actor_for("walkin@example.com").customer_id == customer.id
+    with pytest.raises(Conflict, match="already has a login"):
+        services.accounts.create_user(
+            people.admin, "walkin@example.com", PASSWORD, "customer", customer.id
+        )
+
+
+def test_roles_change_but_the_last_admin_stays(services, people, refused):
+    accounts = services.accounts
+    assert accounts.set_role(people.admin, "sam", "admin").role == "admin"
+    assert audit_actions(services, people.staff.user_id)[-1] == "role_change"
+    row = services.store.query_one(
+        "SELECT before, after FROM audit_log WHERE action = 'role_change' ORDER BY id DESC"
+    )
+    assert '"staff"' in row["before"] and '"admin"' in row["after"]
+    sam = accounts.actor_for("sam")
+    accounts.set_role(sam, "admin", "staff")  # another admin remains: sam
+    with refused(Conflict, match="own"):
+        accounts.set_role(sam, "sam", "staff")
+    with refused(Conflict, match="last active admin"):
+        accounts.set_role(SYSTEM, "sam", "staff")
+    with refused(Conflict, match="last active admin"):
+        accounts.deactivate_user(SYSTEM, "sam")
+    with refused(Conflict, match="customer login"):
+        accounts.set_role(sam, "alice@example.com", "staff")
+
+
+def test_list_users_is_paged_filtered_and_holds_no_hash(services, people):
+    page = services.accounts.list_users(people.admin, limit=2)
+    assert page.total == 5 and [user.username for user in page.items] == ["admin", "sam"]
+    page = services.accounts.list_users(people.admin, limit=2, offset=4)
+    assert [user.username for user in page.items] == ["bob@example.com"]
+    customers = services.accounts.list_users(people.admin, role="customer")
+    assert {user.username for user in customers.items} == {"alice@example.com", "bob@example.com"}
+    assert services.accounts.list_users(people.admin, search="TES").items[0].username == "tess"
+    services.accounts.deactivate_user(people.admin, "tess")
+    assert services.accounts.list_users(people.admin, active=False).total == 1
+    assert "password_hash" not in page.items[0].to_dict()
+    with pytest.raises(NotFound):
+        services.accounts.get_user(people.admin, "nobody")
+
+
+def test_staff_users_lists_possible_assignees(services, people):
+    names = [user.username for user in services.accounts.staff_users(people.staff)]
+    assert names == ["admin", "sam", "tess"]
+    with pytest.raises(PermissionDenied):
+        services.accounts.staff_users(people.a)
+
+
+# --- own profile -------------------------------------------------------------------
+
+
+def test_customer_reads_and_updates_only_their_own_profile(services, people, refused):
+    accounts = services.accounts
+    services.customers.update(SYSTEM, people.a.customer_id, notes="pays late")
+    profile = accounts.profile(people.a)
+    assert (profile["name"], profile["email"], profile["phone"]) == (
+        "Alice Able",
+        "alice@example.com",
+        "+1 555 0100",
+    )
+    assert "notes" not in profile  # staff's own notes stay with staff
+    updated = accounts.update_profile(people.a, phone="+1 555 0111", city="Oslo")
+    assert (updated["phone"], updated["city"]) == ("+1 555 0111", "Oslo")
+    assert services.customers.get(SYSTEM, people.b.customer_id).phone == "+1 555 0199"
+    assert (
+        services.store.query_one(
+            "SELECT action FROM audit_log WHERE entity = 'customer' AND entity_id = ?"
+            " ORDER BY id DESC",
+            (people.a.customer_id,),
+        )[0]
+        == "update"
+    )
+    with refused(ValidationError, match="email"):
+        accounts.update_profile(people.a, email="evil@example.com")
+    with refused(ValidationError, match="notes"):
+        accounts.update_profile(people.a, notes="I am great")
+    with refused(ValidationError, match="phone"):
+        accounts.update_profile(people.a, phone="call me")
+    with refused(PermissionDenied):
+        accounts.update_profile(people.staff, phone="555 0000")
+    assert accounts.profile(people.staff) == {"username": "sam", "role": "staff"}
+
+
+# --- the plaintext never lands anywhere --------------------------------------------
+
+
+def all_text(store) -> str:
+    """Every text value of every table in the store, shadow tables included."""
+    tables = [row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    values = []
+    for table in tables:
+        for row in store.query(f'SELECT * FROM "{table}"'):
+            values += [value for value in tuple(row) if isinstance(value, str)]
+            values += [value.decode("latin-1") for value in tuple(row) if isinstance(value, bytes)]
+    return "\n".join(values)
+
+
+def test_passwords_never_stored_outside_the_hash_column(services, people, shop):
+    accounts = services.accounts
+    accounts.authenticate("alice@example.com", "Typo-alice-Secret-4d")
+    accounts.change_password(people.a, "alice-Secret-4d", "alice-Changed-6f")
+    accounts.set_password(people.admin, "tess", "tess-Reset-7g")
+    accounts.login("sam", "staff-Secret-2b")
+    with pytest.raises(ValidationError):
+        accounts.register_customer("Eve", "alice@example.com", "eve-Secret-8h")
+    secrets = [
+        *people.PASSWORDS.values(),
+        "Typo-alice-Secret-4d",
+        "alice-Changed-6f",
+        "tess-Reset-7g",
+        "eve-Secret-8h",
+    ]
+    text = all_text(services.store)
+    assert [secret for secret in secrets if secret in text] == []
+    hashes = [row[0] for row in services.store.query("SELECT password_hash FROM users")]
+    assert all(value.startswith("scrypt$") for value in hashes)
+
+
+# --- the command line --------------------------------------------------------------
+
+
+def test_cli_adds_lists_resets_and_deactivates_users(db_path, monkeypatch, capsys):
+    import io
+
+    from crpm.__main__ import main
+
+    def run(*argv, stdin=""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        status = main(["--db", str(db_path), *argv])
+        return status, capsys.readouterr()
+
+    assert run("init")[0] == 0
+    status, out = run(
+        "user", "add", "boss", "--role", "admin", "--password-stdin", stdin="boss-Secret-1a\n"
+    )
+    assert status == 0 and "created admin boss" in out.out and "Secret" not in out.out
+    assert run("user", "add", "clerk", "--password-stdin", stdin="short\n")[0] == 2
+    assert run("user", "add", "clerk", "--password-stdin", stdin="clerk-Secret-2b\n")[0] == 0
+    assert run("user", "passwd", "clerk", "--password-stdin", stdin="clerk-Secret-3c\n")[0] == 0
+    assert run("user", "deactivate", "clerk")[0] == 0
+    status, out = run("user", "list")
+    assert status == 0 and "clerk" in out.out and "inactive" in out.out and "2 of 2" in out.out
+    status, out = run("user", "passwd", "nobody", "--password-stdin")
+    assert status == 2 and "not found" in out.err
+    services = open_services(db_path)
+    try:
+        assert services.accounts.authenticate("boss", "boss-Secret-1a")
+        assert not services.accounts.authenticate("clerk", "clerk-Secret-3c")  # inactive
+        actors = services.store.query(
+            "SELECT DISTINCT actor FROM audit_log WHERE action NOT LIKE 'login%'"
+        )
+        assert [row[0] for row in actors] == [f"cli:{__import__('getpass').getuser()}"]
+    finally:
+        services.store.close()

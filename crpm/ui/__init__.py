@@ -27,6 +27,7 @@ from crpm.ui import (  # noqa: E402
     customers,
     data,
     desk,
+    downloads,
     home,
     products,
     purchases,
@@ -119,6 +120,7 @@ def build_app(services, settings: Settings) -> gr.Blocks:
             show_role_tabs, None, [who, role_tabs, *tabs.values()], api_visibility="private"
         ).success(None, role_tabs, js=OPEN_FIRST_TAB_JS)
     demo.crpm_server = auth.server_app(services)
+    downloads.add_routes(demo.crpm_server, ctx)
     return demo
 
 

@@ -1,130 +1,28 @@
 """Analytics tab: a date range, the sales summary, charts and tables, each table as CSV.
 
 The page refresh makes ONE engine call (`Analytics.page`), so it costs what the engine costs plus
-formatting. The separate reports are also published as JSON API endpoints (`gr.api`).
+formatting. A table's CSV is written only when its link is clicked (crpm/ui/downloads.py), not
+nine files on every refresh. The separate reports are also JSON API endpoints (`gr.api`).
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from crpm.ui import charts
-from crpm.ui.common import UIContext, csv_file, guarded
+from crpm.ui import charts, downloads
+from crpm.ui.analytics_tables import CHARTS, TABLES, pick, table
+from crpm.ui.common import UIContext, guarded
 from crpm.ui.reports import (
     GRAINS,
     PRESETS,
     auto_grain,
     describe_range,
-    exportable,
     present,
     preset_range,
     records,
     summary_cards,
     summary_record,
 )
-
-PRODUCT_HEADINGS = {
-    "sku": "SKU",
-    "name": "Product",
-    "category": "Category",
-    "units_sold": "Units sold",
-    "revenue_cents": "Revenue",
-}
-# key: (title, where in Analytics.page(), headings, rows shown on the page)
-TABLES = {
-    "trend": (
-        "Revenue trend",
-        ("trend",),
-        {"period": "Period", "revenue_cents": "Revenue", "units": "Units"},
-        None,
-    ),
-    "best_sellers": ("Best sellers", ("products", "best"), PRODUCT_HEADINGS, None),
-    "least_sellers": ("Least sellers", ("products", "least"), PRODUCT_HEADINGS, None),
-    "top_customers": (
-        "Top customers",
-        ("top_customers",),
-        {
-            "customer_id": "ID",
-            "name": "Customer",
-            "orders": "Orders",
-            "units": "Units",
-            "revenue_cents": "Revenue",
-            "first_purchase": "First purchase",
-            "last_purchase": "Last purchase",
-        },
-        None,
-    ),
-    "categories": (
-        "Sales by category",
-        ("products", "by_category"),
-        {
-            "category": "Category",
-            "products": "Products",
-            "units_sold": "Units sold",
-            "revenue_cents": "Revenue",
-        },
-        None,
-    ),
-    "stock": (
-        "Stock report",
-        ("stock", "products"),
-        {
-            "sku": "SKU",
-            "name": "Product",
-            "status": "Status",
-            "stock": "Stock",
-            "reorder_level": "Reorder at",
-            "units_30d": "Sold 30 d",
-            "days_of_cover": "Days of cover",
-            "low_stock": "Low",
-            "stock_value_cents": "Stock value",
-        },
-        100,
-    ),
-    "movements": (
-        "Stock movements in the range (latest 200)",
-        ("stock", "movements"),
-        {
-            "created_at": "Time (UTC)",
-            "sku": "SKU",
-            "kind": "Kind",
-            "quantity": "Change",
-            "stock_after": "Stock after",
-            "purchase_id": "Purchase",
-            "reason": "Reason",
-        },
-        None,
-    ),
-    "segments": (
-        "RFM segments",
-        ("rfm", "segments"),
-        {"segment": "Segment", "customers": "Customers", "revenue_cents": "Revenue"},
-        None,
-    ),
-    "rfm_customers": (
-        "Customers by RFM score",
-        ("rfm", "customers"),
-        {
-            "customer_id": "ID",
-            "name": "Customer",
-            "recency_days": "Days since last",
-            "frequency": "Orders",
-            "monetary_cents": "Revenue",
-            "r_score": "R",
-            "f_score": "F",
-            "m_score": "M",
-            "segment": "Segment",
-        },
-        100,
-    ),
-}
-CHARTS = ["trend", "best_sellers", "least_sellers", "top_customers", "categories", "segments"]
-
-
-def pick(result: dict, path: tuple):
-    for key in path:
-        result = result[key]
-    return result
 
 
 class AnalyticsHandlers:
@@ -145,13 +43,11 @@ class AnalyticsHandlers:
         heading = f"**{describe_range(start, end)}** · trend by {grain}"
         currency = self.ctx.settings.currency
         plots = [charts.draw(name, pick(result, TABLES[name][1]), currency) for name in CHARTS]
-        shown, files = [], []
-        for key, (_, path, headings, rows) in TABLES.items():
-            frame = pick(result, path)
-            if key == "stock":
-                frame = frame.sort_values(["low_stock", "days_of_cover"], ascending=[False, True])
+        shown, links = [], []
+        for key, (title, _, headings, rows) in TABLES.items():
+            frame = table(result, key)
             shown.append(present(self.ctx, frame.head(rows) if rows else frame, headings))
-            files.append(csv_file(exportable(frame), key))
+            links.append(downloads.analytics_link(key, title, start, end, grain))
         extra = [
             (
                 "Low stock",
@@ -161,7 +57,7 @@ class AnalyticsHandlers:
             ),
             ("Stock value", self.ctx.money(summary.stock_value_cents), "at current prices", False),
         ]
-        return heading, summary_cards(self.ctx, summary, extra), *plots, *shown, *files
+        return heading, summary_cards(self.ctx, summary, extra), *plots, *shown, *links
 
     # --- JSON endpoints for API clients ------------------------------------------------------
 
@@ -244,12 +140,12 @@ def build(ctx: UIContext) -> list[dict]:
     heading = gr.Markdown()
     figures = gr.HTML()
 
-    plots, tables, downloads = {}, {}, {}
+    plots, tables, links = {}, {}, {}
 
     def table_block(key: str):
         title = TABLES[key][0]
         tables[key] = gr.Dataframe(label=title, interactive=False, wrap=True, max_height=360)
-        downloads[key] = gr.DownloadButton(f"Download {title.lower()} (CSV)", size="sm")
+        links[key] = gr.HTML(elem_classes="crpm-download")
 
     gr.Markdown("### Revenue trend")
     plots["trend"] = gr.Plot(label="Revenue trend", elem_classes="crpm-chart")
@@ -284,7 +180,7 @@ def build(ctx: UIContext) -> list[dict]:
         figures,
         *(plots[name] for name in CHARTS),
         *(tables[key] for key in TABLES),
-        *(downloads[key] for key in TABLES),
+        *(links[key] for key in TABLES),
     ]
     refresh = dict(
         fn=handlers.analytics_page,

@@ -11,19 +11,16 @@ import functools
 import logging
 import math
 import socket
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from crpm.config import Settings
 from crpm.errors import CRPMError, ValidationError
-from crpm.exporter import export_frame
 from crpm.models import format_money, parse_time
 from crpm.permissions import Actor
 from crpm.ui.session import acting_user
@@ -202,14 +199,6 @@ def table(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
 
 def count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
-
-
-def csv_file(frame: pd.DataFrame, name: str) -> str:
-    """Write a table to a fresh CSV file for a download button; returns its path."""
-    folder = Path(tempfile.mkdtemp(prefix="crpm-csv-"))
-    path = folder / f"{name}.csv"
-    export_frame(frame, path)  # cells a spreadsheet would run as formulas are made inert
-    return str(path)
 
 
 def chain(event, *steps: dict):

@@ -40,4 +40,9 @@ CSS = """
 .crpm-total { font-size: 1.15rem; }
 .crpm-note { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .crpm-empty { color: var(--body-text-color-subdued); font-style: italic; }
+.crpm-download-link { display: inline-block; padding: 4px 12px; font-size: 0.85rem;
+  border: 1px solid var(--button-secondary-border-color); border-radius: 6px;
+  background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
+  text-decoration: none; }
+.crpm-download-link:hover { background: var(--button-secondary-background-fill-hover); }
 """

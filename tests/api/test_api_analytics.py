@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
 from decimal import Decimal
 
+import httpx
 import pytest
 from gradio_client.exceptions import AppError
 
@@ -69,19 +74,62 @@ def test_reports_match_the_engine(call, engine, sale):
     assert sum(s["customers"] for s in rfm["segments"]) == len(rfm["customers"])
 
 
-def test_analytics_page_fills_every_figure_table_and_download(call, sale):
+def test_analytics_page_fills_every_figure_table_and_download_link(app, call, sale):
     answer = call("analytics_page", "All time", None, None, "auto")
     heading, figures, *rest = answer
-    plots, tables, files = rest[:6], rest[6:15], rest[15:]
+    plots, tables, links = rest[:6], rest[6:15], rest[15:]
     assert all(plot is not None for plot in plots)  # every chart drawn
     assert heading.startswith("**All time**")
     assert "Revenue" in figures and "Average order" in figures
     assert all(table["headers"] for table in tables)
     assert any(row[1] == "Analytics Buyer" for row in tables[3]["data"])  # top customers
-    assert len(files) == 9
-    with open(files[3], encoding="utf-8") as handle:  # top customers as CSV
-        header = handle.readline().strip().split(",")
-    assert header[:2] == ["customer_id", "name"] and "revenue" in header
+    assert len(links) == 9 and all("Download" in link and ".csv?" in link for link in links)
+    answer = download(app, links[3])  # top customers as CSV, made when the link is followed
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert 'filename="top_customers.csv"' in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert list(rows[0])[:2] == ["customer_id", "name"] and "revenue" in rows[0]
+    buyer = next(row for row in rows if row["name"] == "Analytics Buyer")
+    assert buyer["revenue"] == "21.75"  # 3 x 7.25, as decimal text
+
+
+def download(app, link: str, cookies=None) -> httpx.Response:
+    href = html.unescape(re.search(r'href="([^"]+)"', link).group(1))
+    cookies = app.client.cookies if cookies is None else cookies
+    return httpx.get(f"{app.url}{href}", cookies=cookies)
+
+
+def test_a_download_link_covers_the_range_the_page_shows(app, call, sale):
+    links = call("analytics_page", "Custom", "2001-01-01", "2001-12-31", "auto")[-9:]
+    assert "from=2001-01-01" in links[-1] and "to=2002-01-01" in links[-1]
+    rows = list(csv.DictReader(io.StringIO(download(app, links[3]).text)))
+    assert rows == []  # no sale in 2001
+
+
+def test_downloads_refuse_what_the_page_would_refuse(app, call, sale):
+    links = call("analytics_page", "All time", None, None, "auto")[-9:]
+    anonymous = download(app, links[3], cookies={})
+    assert anonymous.status_code == 401 and "customer_id" not in anonymous.text
+    base = f"{app.url}download/analytics"
+    unknown = httpx.get(f"{base}/passwords.csv", cookies=app.client.cookies)
+    assert unknown.status_code == 404
+    bad = httpx.get(f"{base}/trend.csv?from=yesterday", cookies=app.client.cookies)
+    assert bad.status_code == 400 and "from" in bad.json()["error"]
+    customer = customer_cookies(app)
+    refused = download(app, links[3], cookies=customer)
+    assert refused.status_code == 403 and "customer_id" not in refused.text
+
+
+def customer_cookies(app) -> dict:
+    app.services.accounts.register_customer(
+        "Download Denied", "denied@example.com", "denied-Secret-99"
+    )
+    login = httpx.post(
+        f"{app.url}login", data={"username": "denied@example.com", "password": "denied-Secret-99"}
+    )
+    assert login.cookies, login.text
+    return dict(login.cookies)
 
 
 @pytest.mark.parametrize("preset", ["Last 7 days", "Last 30 days", "This year"])

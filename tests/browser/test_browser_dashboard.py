@@ -154,6 +154,20 @@ def test_every_analytics_chart_is_drawn(page, shoot):
     shoot(page, "analytics-all-time")
 
 
+def test_an_analytics_table_downloads_as_csv(page):
+    open_tab(page, "Analytics")
+    page.get_by_role("radio", name="All time").check()
+    link = page.get_by_role("link", name="Download top customers (CSV)")
+    expect(link).to_be_visible(timeout=20_000)
+    with page.expect_download() as arrived:
+        link.click()
+    download = arrived.value
+    assert download.suggested_filename == "top_customers.csv"
+    with open(download.path(), encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+    assert header[:2] == ["customer_id", "name"] and "revenue" in header
+
+
 def test_home_chart_is_drawn(page):
     plot = page.locator("#tab-home .crpm-chart")
     page.wait_for_function(

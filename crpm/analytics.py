@@ -53,6 +53,11 @@ LATEST = datetime(9999, 12, 31, 23, 59, 59)
 RECENT_DAYS = 30
 # Past this many new rows a full reload through the sqlite scanner beats row-by-row Python.
 BULK_THRESHOLD = 200_000
+# DuckDB's own memory (the copy and the queries' working sets), spilling beyond it to a private
+# temp folder. Its default, 80% of RAM, let the full load's sorted join of the sales take 2.1 GB
+# at 10M lines (peak RSS 2.2 GB); at 800 MB the peak RSS is 1.1-1.2 GB, the page as fast and the
+# full load ~4 s slower, as the sort spills (measured). The copy takes ~320 MB at 10M lines.
+MEMORY_LIMIT = "800MB"
 
 MIRROR_DDL = """
 CREATE OR REPLACE TABLE customers (
@@ -112,8 +117,12 @@ CHANGED_ENTITY = {"customer": "customers", "product": "products", "purchase": "p
 BULK_SQL = {
     "customers": "SELECT id, name, email, status, CAST(created_at AS TIMESTAMP)"
     " FROM src.customers WHERE id <= $bound",
+    # Purchases by customer: the per-customer totals of every page then group runs of equal
+    # keys (at 10M lines 210 ms instead of 390 ms, measured). A date range no longer skips row
+    # groups of purchases, but they are one row per purchase, a scan of them is cheap.
     "purchases": "SELECT id, customer_id, CAST(purchased_at AS TIMESTAMP),"
-    " CAST(cancelled_at AS TIMESTAMP), 0, 0 FROM src.purchases WHERE id <= $bound",
+    " CAST(cancelled_at AS TIMESTAMP), 0, 0 FROM src.purchases WHERE id <= $bound"
+    " ORDER BY customer_id, id",
     # Facts in time order: a date range then skips whole row groups by their min/max.
     "sales": "SELECT l.id, l.purchase_id, pu.customer_id, l.product_id, pu.purchased_at,"
     " l.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL"
@@ -282,9 +291,12 @@ class Mirror:
 
     def __init__(self, store_path: Path, threads: int | None = None):
         self.store_path = Path(store_path)
+        self._spill = tempfile.TemporaryDirectory(prefix="crpm-analytics-spill-")
         config = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": self._spill.name,
         }
         if threads:
             config["threads"] = threads
@@ -320,6 +332,7 @@ class Mirror:
             self._sqlite.close()
             self._sqlite = None
         self.con.close()
+        self._spill.cleanup()
 
     @property
     def sqlite(self) -> sqlite3.Connection:
@@ -732,11 +745,22 @@ RFM_COLUMNS = [
 
 def quintile_scores(values: np.ndarray) -> np.ndarray:
     """1 + floor(5 x (rank - 1) / n), rank 1 for the smallest value, ties sharing the lowest
-    rank: rank - 1 is the number of strictly smaller values, found by binary search."""
+    rank: rank - 1 is the number of strictly smaller values."""
     if not len(values):
         return np.zeros(0, dtype="int64")
-    smaller = np.searchsorted(np.sort(values), values, side="left")
-    return 1 + (5 * smaller) // len(values)
+    return 1 + (5 * count_smaller(values)) // len(values)
+
+
+def count_smaller(values: np.ndarray) -> np.ndarray:
+    """For each value, how many values are strictly smaller. Days and order counts span a few
+    thousand values: counted per value in one pass (3 ms at 920k customers, against 235 ms for
+    the binary search over the sorted values that the wide money amounts need)."""
+    lowest = values.min()
+    if values.max() - lowest > len(values):
+        return np.searchsorted(np.sort(values), values, side="left")
+    offsets = values - lowest
+    per_value = np.bincount(offsets)
+    return (np.cumsum(per_value) - per_value)[offsets]
 
 
 def rfm_scores(measures: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

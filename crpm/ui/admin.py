@@ -223,7 +223,7 @@ def build_users(ctx: UIContext) -> list[dict]:
             password = gr.Textbox(label="Password (at least 10 characters)", type="password")
             with gr.Row():
                 add_role = gr.Dropdown(ROLES, value="staff", label="Role")
-                customer = gr.Number(label="Customer ID (customer logins)", precision=0)
+                customer = gr.Number(label="Customer ID (customer logins)")
             add = gr.Button("Add login", variant="primary")
             added = gr.Markdown()
 
@@ -257,7 +257,7 @@ def build_erase(ctx: UIContext) -> list[dict]:
     )
     with gr.Column(elem_classes="crpm-card", elem_id="erase-person"):
         with gr.Row(equal_height=True):
-            customer = gr.Number(label="Customer ID", precision=0)
+            customer = gr.Number(label="Customer ID")
             user = gr.Textbox(label="or user (ID or login name)")
             check = gr.Button("Check who this is", scale=0, min_width=160)
         preview = gr.Markdown()
@@ -279,7 +279,7 @@ def build_audit(ctx: UIContext) -> list[dict]:
     handlers = AdminHandlers(ctx)
     with gr.Row(equal_height=True):
         entity = gr.Dropdown(ENTITIES, value="", label="Record kind", allow_custom_value=True)
-        entity_id = gr.Number(label="Record ID", precision=0)
+        entity_id = gr.Number(label="Record ID")
     pager = Pager.build(
         "Audit log (newest first)", list(AUDIT_COLUMNS.values()), "audit row", "audit-table"
     )

@@ -195,7 +195,7 @@ def build(ctx: UIContext) -> list[dict]:
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="customer-edit"):
             gr.Markdown("### Selected customer\nClick a row above or type an ID.")
             with gr.Row(equal_height=True):
-                customer_id = gr.Number(label="Customer ID", precision=0, scale=2)
+                customer_id = gr.Number(label="Customer ID", scale=2)
                 state = gr.Textbox(label="Status", interactive=False, scale=1)
                 load = gr.Button("Load", scale=0, min_width=90)
             edit_fields = customer_form()

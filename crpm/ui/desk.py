@@ -238,7 +238,7 @@ def build_tickets(handlers: DeskHandlers) -> dict:
         assignee = gr.Dropdown(
             ASSIGNEE_FILTERS, value="all", label="Assignee", allow_custom_value=True
         )
-        customer = gr.Number(label="Customer ID", precision=0)
+        customer = gr.Number(label="Customer ID")
     pager = Pager.build(
         "Ticket queue (oldest first)", list(TICKET_COLUMNS.values()), "ticket", "ticket-queue"
     )
@@ -252,7 +252,7 @@ def build_tickets(handlers: DeskHandlers) -> dict:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="desk-ticket"):
             with gr.Row(equal_height=True):
-                ticket_id = gr.Number(label="Ticket ID", precision=0, scale=2)
+                ticket_id = gr.Number(label="Ticket ID", scale=2)
                 load = gr.Button("Open", scale=0, min_width=90)
             detail = gr.HTML("<p class='crpm-empty'>Pick a ticket in the queue.</p>")
             body = gr.Textbox(label="Reply or internal note", lines=3)
@@ -306,7 +306,7 @@ def build_tickets(handlers: DeskHandlers) -> dict:
 def build_quotes(handlers: DeskHandlers) -> dict:
     with gr.Row(equal_height=True):
         status = gr.Dropdown(QUOTE_STATUS_CHOICES, value="requested", label="Status")
-        customer = gr.Number(label="Customer ID", precision=0)
+        customer = gr.Number(label="Customer ID")
     pager = Pager.build(
         "Quotes (newest first)", list(QUOTE_COLUMNS.values()), "quote", "quote-queue"
     )
@@ -315,7 +315,7 @@ def build_quotes(handlers: DeskHandlers) -> dict:
     )
     with gr.Column(elem_classes="crpm-card", elem_id="desk-quote"):
         with gr.Row(equal_height=True):
-            quote_id = gr.Number(label="Quote ID", precision=0, scale=2)
+            quote_id = gr.Number(label="Quote ID", scale=2)
             load = gr.Button("Open", scale=0, min_width=90)
         detail = gr.HTML("<p class='crpm-empty'>Pick a quote in the list.</p>")
         prices = gr.Dataframe(

@@ -53,10 +53,10 @@ def product_form(with_opening_stock: bool) -> list:
         price = gr.Textbox(label="Unit price *", placeholder="12.50")
     description = gr.Textbox(label="Description", lines=2)
     with gr.Row():
-        reorder = gr.Number(label="Reorder level", value=0, precision=0)
+        reorder = gr.Number(label="Reorder level", value=0)
         fields = [sku, name, category, description, price, reorder]
         if with_opening_stock:
-            fields.append(gr.Number(label="Opening stock", value=0, precision=0))
+            fields.append(gr.Number(label="Opening stock", value=0))
     return fields
 
 
@@ -260,7 +260,7 @@ def build(ctx: UIContext) -> list[dict]:
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="product-edit"):
             gr.Markdown("### Selected product\nClick a row above or type an ID.")
             with gr.Row(equal_height=True):
-                product_id = gr.Number(label="Product ID", precision=0, scale=2)
+                product_id = gr.Number(label="Product ID", scale=2)
                 stock = gr.Number(label="In stock", interactive=False, scale=1)
                 state = gr.Textbox(label="Status", interactive=False, scale=1)
                 load = gr.Button("Load", scale=0, min_width=90)
@@ -271,11 +271,11 @@ def build(ctx: UIContext) -> list[dict]:
                 reactivate = gr.Button("Reactivate")
             gr.Markdown("#### Stock")
             with gr.Row(equal_height=True):
-                restock_qty = gr.Number(label="Units received", precision=0, scale=1)
+                restock_qty = gr.Number(label="Units received", scale=1)
                 restock_reason = gr.Textbox(label="Note", placeholder="Delivery 4711", scale=2)
                 restock = gr.Button("Restock", scale=0, min_width=110)
             with gr.Row(equal_height=True):
-                adjust_qty = gr.Number(label="Change (+/−)", precision=0, scale=1)
+                adjust_qty = gr.Number(label="Change (+/−)", scale=1)
                 adjust_reason = gr.Textbox(
                     label="Reason *", placeholder="Stock count, breakage…", scale=2
                 )

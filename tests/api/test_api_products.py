@@ -119,3 +119,15 @@ def test_stock_movements_are_paged_newest_first(call, new_product):
     frame, info, page = call("stock_movements", product_id, 1, 25)
     assert [row[1] for row in frame["data"]] == ["restock", "restock", "restock", "initial"]
     assert "1–4 of 4" in info
+
+
+def test_fractions_of_a_unit_are_refused_not_rounded(call, store, new_product):
+    product_id = new_product(stock=5)
+    with pytest.raises(AppError, match="stock: must be a whole number"):
+        call("add_product", "HALF-1", "Half", "", "", "1.00", 0, 1.5)
+    with pytest.raises(AppError, match="quantity: must be a whole number"):
+        call("restock_product", product_id, 2.5, "delivery")
+    with pytest.raises(AppError, match=r"product: 1.5 is not an ID \(a whole number from 1\)"):
+        call("get_product", 1.5)
+    assert store.query_one("SELECT count(*) FROM products WHERE sku = 'HALF-1'")[0] == 0
+    assert stock_of(store, product_id) == 5

@@ -33,7 +33,7 @@ from crpm.ui import (  # noqa: E402
     purchases,
 )
 from crpm.ui.common import UIContext, guarded  # noqa: E402
-from crpm.ui.style import CSS, THEME  # noqa: E402
+from crpm.ui.style import CSS, HEAD, THEME  # noqa: E402
 
 CONCURRENCY = 8  # services use one SQLite connection per worker thread
 
@@ -136,6 +136,7 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs):
         share=settings.share,
         theme=THEME,
         css=CSS,
+        head=HEAD,
         footer_links=["api"],
         **kwargs,
     )

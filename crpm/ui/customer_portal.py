@@ -224,7 +224,7 @@ def build_tickets(ctx: UIContext) -> list[dict]:
             raise_button = gr.Button("Send ticket", variant="primary")
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="ticket-view"):
             with gr.Row(equal_height=True):
-                ticket_id = gr.Number(label="Ticket ID", precision=0, scale=2)
+                ticket_id = gr.Number(label="Ticket ID", scale=2)
                 load = gr.Button("Open", scale=0, min_width=90)
             detail = gr.HTML("<p class='crpm-empty'>Pick a ticket in the list below.</p>")
             body = gr.Textbox(label="Your comment", lines=3)
@@ -267,7 +267,7 @@ def build_quotes(ctx: UIContext) -> list[dict]:
             with gr.Row(equal_height=True):
                 query = gr.Textbox(label="Search the catalogue", placeholder="SKU, name or kind")
                 product = gr.Dropdown([], label="Product", allow_custom_value=True, scale=2)
-                quantity = gr.Number(label="Qty", value=1, precision=0, scale=0, min_width=80)
+                quantity = gr.Number(label="Qty", value=1, scale=0, min_width=80)
                 add = gr.Button("Add", scale=0, min_width=80)
             lines = gr.JSON(value=[], visible=False)
             cart = gr.Dataframe(
@@ -280,7 +280,7 @@ def build_quotes(ctx: UIContext) -> list[dict]:
             ask = gr.Button("Request quote", variant="primary")
         with gr.Column(scale=2, elem_classes="crpm-card", elem_id="quote-view"):
             with gr.Row(equal_height=True):
-                quote_id = gr.Number(label="Quote ID", precision=0, scale=2)
+                quote_id = gr.Number(label="Quote ID", scale=2)
                 load = gr.Button("Open", scale=0, min_width=90)
             detail = gr.HTML("<p class='crpm-empty'>Pick a quote in the list below.</p>")
             with gr.Row():
@@ -291,7 +291,9 @@ def build_quotes(ctx: UIContext) -> list[dict]:
     pager = Pager.build("My quotes", list(QUOTE_COLUMNS.values()), "quote", "my-quotes")
     refresh = pager.wire(handlers.my_quotes, [status], [status.input], "my_quotes")
 
-    query.input(
+    # `change`, not `input`: a pasted query searches too.
+    gr.on(
+        [query.change, query.submit],
         handlers.find_catalogue,
         query,
         product,

@@ -306,7 +306,7 @@ def build(ctx: UIContext) -> list[dict]:
                 product = gr.Dropdown(
                     [], label="Product", allow_custom_value=True, scale=3, interactive=True
                 )
-                quantity = gr.Number(label="Qty", value=1, precision=0, scale=0, min_width=80)
+                quantity = gr.Number(label="Qty", value=1, scale=0, min_width=80)
                 add_line = gr.Button("Add", scale=0, min_width=80)
             lines = gr.JSON(value=[], visible=False)
             cart = gr.Dataframe(
@@ -323,7 +323,7 @@ def build(ctx: UIContext) -> list[dict]:
         with gr.Column(scale=2, elem_classes="crpm-card", elem_id="purchase-manage"):
             gr.Markdown("### Cancel or return\nClick a purchase in the list below or type its ID.")
             with gr.Row(equal_height=True):
-                purchase_id = gr.Number(label="Purchase ID", precision=0, scale=2)
+                purchase_id = gr.Number(label="Purchase ID", scale=2)
                 load = gr.Button("Load", scale=0, min_width=90)
             details = gr.Markdown()
             purchase_lines = gr.Dataframe(
@@ -333,14 +333,14 @@ def build(ctx: UIContext) -> list[dict]:
             cancel = gr.Button("Cancel whole purchase", variant="stop")
             line = gr.Dropdown([], label="Line to return", allow_custom_value=True)
             with gr.Row(equal_height=True):
-                return_qty = gr.Number(label="Units", value=1, precision=0, scale=1)
+                return_qty = gr.Number(label="Units", value=1, scale=1)
                 return_reason = gr.Textbox(label="Reason", placeholder="Damaged", scale=2)
             give_back = gr.Button("Return units")
 
     gr.Markdown("### Purchases")
     with gr.Row(equal_height=True):
-        by_customer = gr.Number(label="Customer ID", precision=0)
-        by_product = gr.Number(label="Product ID", precision=0)
+        by_customer = gr.Number(label="Customer ID")
+        by_product = gr.Number(label="Product ID")
         date_from = gr.DateTime(label="From (day)", include_time=False, type="string")
         date_to = gr.DateTime(label="To (day, included)", include_time=False, type="string")
         status = gr.Radio(STATUS_CHOICES, value="all", label="Status")
@@ -352,7 +352,9 @@ def build(ctx: UIContext) -> list[dict]:
         "list_purchases",
     )
 
-    customer_query.input(
+    # `change`, not `input`: a pasted query searches too.
+    gr.on(
+        [customer_query.change, customer_query.submit],
         handlers.find_customers,
         customer_query,
         customer,
@@ -360,7 +362,8 @@ def build(ctx: UIContext) -> list[dict]:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    product_query.input(
+    gr.on(
+        [product_query.change, product_query.submit],
         handlers.find_products,
         product_query,
         product,
@@ -387,7 +390,7 @@ def build(ctx: UIContext) -> list[dict]:
         preview_private,
     )
     chain(cart.select(handlers.remove_line, lines, lines, **private), preview_private)
-    chain(clear.click(None, None, lines, js="() => []"), preview_private)
+    chain(clear.click(None, None, lines, js="() => [[]]"), preview_private)
     chain(
         confirm.click(
             handlers.record_purchase,

@@ -17,6 +17,9 @@ THEME = gr.themes.Soft(
 )
 
 CSS = """
+/* A refusal is told in a toast naming the field; Gradio would also cover every output of the
+   event with an "Error" badge, hiding what the user typed (loading indicators stay). */
+[data-testid="status-tracker"]:has(> span.error) { display: none !important; }
 .gradio-container { width: 100% !important; max-width: 1320px !important; margin: 0 auto; }
 .crpm-header { align-items: center; border-bottom: 1px solid var(--border-color-primary);
   margin-bottom: 4px; }
@@ -46,3 +49,20 @@ CSS = """
   text-decoration: none; }
 .crpm-download-link:hover { background: var(--button-secondary-background-fill-hover); }
 """
+
+# When the session behind an open page ends (logout elsewhere, deactivation, erasure, expiry),
+# the server refuses the page's next call with 401; Gradio would only mark the outputs. Send the
+# person to the login page, which says the session has ended.
+HEAD = """<script>
+(() => {
+  const send = window.fetch;
+  window.fetch = async (...args) => {
+    const answer = await send(...args);
+    const url = String((args[0] && args[0].url) || args[0]);
+    if (answer.status === 401 && url.includes("gradio_api/")) {
+      window.location.assign("login?notice=expired");
+    }
+    return answer;
+  };
+})();
+</script>"""

@@ -31,6 +31,7 @@ import re
 import sqlite3
 import tempfile
 import threading
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -291,12 +292,14 @@ class Mirror:
 
     def __init__(self, store_path: Path, threads: int | None = None):
         self.store_path = Path(store_path)
-        self._spill = tempfile.TemporaryDirectory(prefix="crpm-analytics-spill-")
+        # DuckDB makes this folder only if it spills, and removes it when closed: an app that is
+        # killed leaves nothing behind unless it was spilling.
+        spill = Path(tempfile.gettempdir()) / f"crpm-analytics-spill-{uuid.uuid4().hex}"
         config = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "memory_limit": MEMORY_LIMIT,
-            "temp_directory": self._spill.name,
+            "temp_directory": str(spill),
         }
         if threads:
             config["threads"] = threads
@@ -332,7 +335,6 @@ class Mirror:
             self._sqlite.close()
             self._sqlite = None
         self.con.close()
-        self._spill.cleanup()
 
     @property
     def sqlite(self) -> sqlite3.Connection:

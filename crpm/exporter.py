@@ -18,7 +18,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -86,21 +86,60 @@ def export(store: Store, actor: Actor, kind: str, dest, progress: Callable | Non
 
     Returns the number of data rows. `progress(done, total)` every FETCH_ROWS rows.
     """
-    require(actor, "read_records")
-    if kind not in EXPORTS:
-        raise ValidationError("kind", f"must be one of {', '.join(KINDS)}")
+    _check(actor, kind)
     conn = store.connect()
     try:
-        conn.execute("BEGIN")  # one snapshot: the count and the rows agree
-        if kind == "tickets" and not _has_table(conn, "tickets"):
-            raise ValidationError("kind", "this store has no tickets yet")
-        total = conn.execute(COUNTS[kind]).fetchone()[0]
-        cursor = conn.execute(EXPORTS[kind])
+        cursor, total = _snapshot(conn, kind)
         header = [column[0] for column in cursor.description]
         with _output(dest) as out:
             return _write_rows(out, header, cursor, total, progress)
     finally:
         conn.close()
+
+
+def stream(store: Store, actor: Actor, kind: str) -> Iterator[str]:
+    """`kind` as CSV text: the header, then one chunk per FETCH_ROWS rows, from one snapshot.
+
+    The permission, the kind and the store are checked before the header is yielded, so a
+    caller that takes the first chunk before answering can still refuse with a clean error.
+    """
+    _check(actor, kind)
+    conn = store.connect()
+    try:
+        cursor, _total = _snapshot(conn, kind)
+        header = [column[0] for column in cursor.description]
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        yield _taken(text)
+        for rows in _safe_batches(header, cursor):
+            writer.writerows(rows)
+            yield _taken(text)
+    finally:
+        conn.close()
+
+
+def _check(actor: Actor, kind: str) -> None:
+    require(actor, "read_records")
+    if kind not in EXPORTS:
+        raise ValidationError("kind", f"must be one of {', '.join(KINDS)}")
+
+
+def _snapshot(conn, kind: str) -> tuple:
+    """The rows of `kind` and their count, read in one transaction: the two agree."""
+    conn.execute("BEGIN")
+    if kind == "tickets" and not _has_table(conn, "tickets"):
+        raise ValidationError("kind", "this store has no tickets yet")
+    total = conn.execute(COUNTS[kind]).fetchone()[0]
+    return conn.execute(EXPORTS[kind]), total
+
+
+def _taken(text: io.StringIO) -> str:
+    """What was written into `text` since the last call (the buffer is emptied)."""
+    chunk = text.getvalue()
+    text.seek(0)
+    text.truncate()
+    return chunk
 
 
 def export_frame(frame, dest) -> int:
@@ -115,16 +154,23 @@ def export_frame(frame, dest) -> int:
 def _write_rows(out, header: list[str], cursor, total: int, progress) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    money = [index for index, name in enumerate(header) if name in MONEY_COLUMNS]
     done = 0
-    while rows := cursor.fetchmany(FETCH_ROWS):
-        if money:
-            rows = [_with_money(row, money) for row in rows]
-        writer.writerows([[protect(value) for value in row] for row in rows])
+    for rows in _safe_batches(header, cursor):
+        writer.writerows(rows)
         done += len(rows)
         if progress:
             progress(done, total)
     return done
+
+
+def _safe_batches(header: list[str], cursor) -> Iterator[list[list]]:
+    """The cursor's rows, FETCH_ROWS at a time, with money as decimal text and every cell a
+    spreadsheet would run as a formula made inert."""
+    money = [index for index, name in enumerate(header) if name in MONEY_COLUMNS]
+    while rows := cursor.fetchmany(FETCH_ROWS):
+        if money:
+            rows = [_with_money(row, money) for row in rows]
+        yield [[protect(value) for value in row] for row in rows]
 
 
 def _with_money(row, money: list[int]) -> list:

@@ -3,24 +3,20 @@
 An import is two steps: `import_check` runs the importer's dry run over the whole file and
 shows the first rows and every problem; only a clean check enables the Confirm button, which
 runs `import_run` (the importer checks the file again and writes all of it or nothing).
-Exports are streamed by the exporter straight into a file; nothing is loaded into memory.
+Exports and the backup are links to routes of crpm/ui/downloads.py, which check the session on
+every download and stream the file; nothing goes through Gradio's file cache, whose route
+answers any logged-in user.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
-import time
-from datetime import datetime, timezone
-from pathlib import Path
-
 import gradio as gr
 import pandas as pd
 
-from crpm import backup, exporter, importer
+from crpm import importer
 from crpm.errors import ValidationError
 from crpm.permissions import RULES
+from crpm.ui import downloads
 from crpm.ui.common import UIContext, count, guarded, table
 
 IMPORT_KINDS = [("Customers", "customers"), ("Products", "products"), ("Purchases", "purchases")]
@@ -43,29 +39,7 @@ COLUMNS_HELP = {
 PROBLEM_COLUMNS = {"line": "Line", "column": "Column", "reason": "Problem"}
 NOUNS = {"customers": "customer", "products": "product", "purchases": "purchase"}
 NO_FILE = "choose a CSV file to upload first"
-KEEP_FILES_SECONDS = 15 * 60  # a prepared download stays this long (Gradio keeps its own copy)
 PROGRESS = gr.Progress()  # Gradio fills in a progress bar for the event running
-
-
-class Downloads:
-    """A private temp folder for files the page offers for download; old ones are removed on
-    each new file, the folder at exit (Gradio copies each file into its own cache)."""
-
-    def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="crpm-downloads-"))
-        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
-
-    def new_path(self, stem: str, suffix: str) -> Path:
-        self._remove_old()
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        folder = Path(tempfile.mkdtemp(prefix="file-", dir=self.folder))
-        return folder / f"crpm-{stem}-{stamp}{suffix}"
-
-    def _remove_old(self) -> None:
-        limit = time.time() - KEEP_FILES_SECONDS
-        for folder in self.folder.iterdir():
-            if folder.stat().st_mtime < limit:
-                shutil.rmtree(folder, ignore_errors=True)
 
 
 def uploaded(file) -> str:
@@ -77,7 +51,7 @@ def uploaded(file) -> str:
 
 
 def progress_bar(progress: gr.Progress):
-    """The importer's and exporter's progress(done, total[, stage]) as a Gradio progress bar."""
+    """The importer's progress(done, total[, stage]) as a Gradio progress bar."""
 
     def report(done, total, stage="write"):
         label = "Checking rows" if stage == "check" else "Writing rows"
@@ -149,7 +123,6 @@ class DataHandlers:
     def __init__(self, ctx: UIContext):
         self.ctx = ctx
         self.store = ctx.services.store
-        self.downloads = Downloads()
 
     @guarded
     def import_check(self, kind, file, update, request: gr.Request, progress=PROGRESS):
@@ -187,28 +160,6 @@ class DataHandlers:
         hint = f"Columns for {kind}: {COLUMNS_HELP.get(kind, '')}"
         empty = table([], PROBLEM_COLUMNS)
         return hint, "", empty, pd.DataFrame(columns=["Line"]), confirm_button(False)
-
-    @guarded
-    def export_csv(self, kind, request: gr.Request, progress=PROGRESS):
-        """One kind of record as a CSV file to download (streamed from one read snapshot)."""
-        actor = self.ctx.actor(request)
-        dest = self.downloads.new_path(kind or "export", ".csv")
-        rows = exporter.export(self.store, actor, kind, dest, progress=progress_bar(progress))
-        gr.Info(f"{count(rows, 'row')} of {kind} ready to download", title="Exported")
-        return str(dest)
-
-    @guarded
-    def download_backup(self, request: gr.Request):
-        """A consistent copy of the whole store (SQLite's online backup), for admins."""
-        actor = self.ctx.actor(request)
-        dest = self.downloads.new_path("backup", ".db")
-        copied = backup.backup(self.store, dest, actor)
-        gr.Info(
-            f"Backup ready: {count(copied['customers'], 'customer')}, "
-            f"{count(copied['products'], 'product')}, {count(copied['purchases'], 'purchase')}",
-            title="Backup",
-        )
-        return str(dest)
 
     @guarded
     def backup_section(self, request: gr.Request):
@@ -279,29 +230,23 @@ def build_import(handlers: DataHandlers) -> None:
         listener(**reset)
 
 
-def build_export(handlers: DataHandlers) -> None:
+def build_export() -> None:
     with gr.Column(elem_classes="crpm-card", elem_id="data-export"):
-        gr.Markdown("### Export to CSV\nThe whole table as it is now, one consistent snapshot.")
-        with gr.Row(equal_height=True):
-            kind = gr.Dropdown(EXPORT_KINDS, value="customers", label="Records", scale=2)
-            make = gr.Button("Export", variant="primary", scale=1, elem_id="export-make")
-        result = gr.File(
-            label="Your CSV file", interactive=False, height=110, elem_id="export-file"
+        gr.Markdown(
+            "### Export to CSV\nThe whole table as it is now, one consistent snapshot, "
+            "made when you click its link."
         )
-    make.click(handlers.export_csv, kind, result, api_name="export_csv")
+        links = (downloads.export_link(kind, label) for label, kind in EXPORT_KINDS)
+        gr.HTML(" ".join(links), elem_id="export-links")
 
 
-def build_backup(handlers: DataHandlers) -> gr.Column:
+def build_backup() -> gr.Column:
     with gr.Column(elem_classes="crpm-card", elem_id="data-backup", visible=False) as section:
         gr.Markdown(
             "### Backup (administrators)\nA consistent copy of the whole store, taken while the "
             "app keeps working. Restore it with `python -m crpm restore FILE` (app stopped)."
         )
-        make = gr.Button("Download a backup", elem_id="backup-make")
-        result = gr.File(
-            label="Backup file (SQLite)", interactive=False, height=110, elem_id="backup-file"
-        )
-    make.click(handlers.download_backup, None, result, api_name="download_backup")
+        gr.HTML(downloads.backup_link(), elem_id="backup-link")
     return section
 
 
@@ -310,6 +255,6 @@ def build(ctx: UIContext) -> list[dict]:
     handlers = DataHandlers(ctx)
     build_import(handlers)
     with gr.Row(equal_height=False):
-        build_export(handlers)
-        section = build_backup(handlers)
+        build_export()
+        section = build_backup()
     return [dict(fn=handlers.backup_section, outputs=section, api_visibility="private")]

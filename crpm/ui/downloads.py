@@ -1,42 +1,68 @@
-"""CSV downloads of the Analytics tab's tables, written when a link is clicked.
+"""Downloads the dashboard links to: the Analytics tab's tables, the Data tab's CSV exports and
+the admins' backup, each made when its link is followed.
 
 A refresh used to write nine CSV files that Gradio then copied into its cache, whether or not
-anyone downloaded them (a tenth of a 1M-line refresh). Now the page shows links to this route,
-which checks the session like every handler does, runs the same report for the same range and
-sends that one table. Cells a spreadsheet would run as formulas are made inert (export_frame).
+anyone downloaded them (a tenth of a 1M-line refresh). Exports and backups went the same way,
+and Gradio's file route serves its cache to any logged-in user, so a customer holding such a
+link could fetch the whole store. Now the page shows links to these routes, which check the
+session and the role like every handler does, on every download, and make the file then.
+Cells a spreadsheet would run as formulas are made inert (crpm.exporter).
 """
 
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
+from datetime import datetime, timezone
 from html import escape
+from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
+from crpm import backup, exporter
 from crpm.errors import CRPMError, PermissionDenied
-from crpm.exporter import export_frame
 from crpm.ui.analytics_tables import TABLES, table
 from crpm.ui.reports import exportable
 from crpm.ui.session import acting_user, session_token
 
 ANALYTICS_ROUTE = "/download/analytics/{key}.csv"
+EXPORT_ROUTE = "/download/export/{kind}.csv"
+BACKUP_ROUTE = "/download/backup"
+CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def analytics_link(key: str, title: str, date_from, date_to, grain: str) -> str:
     """The page's link to one table's CSV for the range it shows (a relative URL, so it works
     behind a share link or a Space's proxy)."""
     query = {"from": date_from or "", "to": date_to or "", "grain": grain}
-    href = ANALYTICS_ROUTE.format(key=key).lstrip("/") + "?" + urlencode(query)
+    href = ANALYTICS_ROUTE.format(key=key) + "?" + urlencode(query)
+    return link(href, f"Download {title.lower()} (CSV)", f"{key}.csv")
+
+
+def export_link(kind: str, label: str) -> str:
+    """The page's link to the CSV export of one kind of record."""
+    return link(EXPORT_ROUTE.format(kind=kind), label)
+
+
+def backup_link() -> str:
+    return link(BACKUP_ROUTE, "Download a backup")
+
+
+def link(route: str, text: str, filename: str = "") -> str:
+    """A download link to `route`, relative, so it works behind a share link or a Space's
+    proxy. Without a `filename` the browser uses the one the server sends."""
     return (
-        f'<a class="crpm-download-link" href="{escape(href)}" download="{key}.csv">'
-        f"Download {escape(title.lower())} (CSV)</a>"
+        f'<a class="crpm-download-link" href="{escape(route.lstrip("/"))}" '
+        f'download="{escape(filename)}">{escape(text)}</a>'
     )
 
 
 def add_routes(app, ctx) -> None:
-    """Register the download route on the web app the dashboard is served on."""
+    """Register the download routes on the web app the dashboard is served on."""
 
     def analytics_csv(key: str, request: Request) -> Response:
         if key not in TABLES:
@@ -46,27 +72,81 @@ def add_routes(app, ctx) -> None:
             actor = acting_user(ctx.services, request)
             start, end = query.get("from") or None, query.get("to") or None
             result = ctx.analytics.page(actor, start, end, grain=query.get("grain") or "month")
-        except PermissionDenied as exc:
-            return refusal(401 if session_token(request) is None else 403, exc.message)
         except CRPMError as exc:
-            return refusal(400, exc.message)
+            return refusal_for(exc, request)
         return csv_response(exportable(table(result, key)), f"{key}.csv")
 
-    app.add_api_route(ANALYTICS_ROUTE, analytics_csv, methods=["GET"], include_in_schema=False)
+    def export_csv(kind: str, request: Request) -> Response:
+        if kind not in exporter.KINDS:
+            return refusal(404, f"no export called {kind!r}")
+        try:
+            chunks = exporter.stream(ctx.services.store, acting_user(ctx.services, request), kind)
+            first = next(chunks)  # the permission and the snapshot are checked by now
+        except CRPMError as exc:
+            return refusal_for(exc, request)
+        return StreamingResponse(
+            prepended(first, chunks), media_type=CSV_TYPE, headers=attachment(dated(kind, ".csv"))
+        )
+
+    def backup_file(request: Request) -> Response:
+        try:
+            path = fresh_backup(ctx.services.store, acting_user(ctx.services, request))
+        except CRPMError as exc:
+            return refusal_for(exc, request)
+        return FileResponse(
+            path,
+            media_type="application/vnd.sqlite3",
+            headers=attachment(path.name),
+            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+        )
+
+    routes = {ANALYTICS_ROUTE: analytics_csv, EXPORT_ROUTE: export_csv, BACKUP_ROUTE: backup_file}
+    for route, handler in routes.items():
+        app.add_api_route(route, handler, methods=["GET"], include_in_schema=False)
+
+
+def refusal_for(exc: CRPMError, request: Request) -> JSONResponse:
+    """401 without a session, 403 for a role the rules refuse, 400 (the message) for bad input."""
+    if isinstance(exc, PermissionDenied):
+        return refusal(401 if session_token(request) is None else 403, exc.message)
+    return refusal(400, exc.message)
 
 
 def refusal(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def fresh_backup(store, actor) -> Path:
+    """A backup of the store in a new temp folder only this process's user can read (backup
+    refuses anyone but an admin); the caller removes the folder once the file is sent."""
+    folder = Path(tempfile.mkdtemp(prefix="crpm-backup-"))
+    try:
+        return Path(backup.backup(store, folder / dated("backup", ".db"), actor)["file"])
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def csv_response(frame, filename: str) -> Response:
     text = io.StringIO()
-    export_frame(frame, text)
+    exporter.export_frame(frame, text)
     return Response(
-        text.getvalue().encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
+        text.getvalue().encode("utf-8"), media_type=CSV_TYPE, headers=attachment(filename)
     )
+
+
+def attachment(filename: str) -> dict:
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
+def dated(stem: str, suffix: str) -> str:
+    """crpm-customers-20260131-142501.csv: the file says what it holds and when it was made."""
+    return f"crpm-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}{suffix}"
+
+
+def prepended(first: str, rest):
+    yield first
+    yield from rest

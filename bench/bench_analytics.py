@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from crpm import demo  # noqa: E402
 from crpm.analytics import (  # noqa: E402
+    MEMORY_LIMIT,
     MOVEMENT_DETAILS,
     MOVEMENT_DETAILS_SQL,
     TIME_FORMAT,
@@ -581,7 +582,8 @@ def main() -> None:
     slow = min(args.slow_runs, args.runs)
     print(f"store {path.name}: {args.purchases:,} purchase lines; range {span}; "
           f"median of {args.runs} runs ({slow} for attach, sqlite, pandas), interleaved; "
-          f"load average {load_text()} (1, 5, 15 min) on {os.cpu_count()} cores")  # fmt: skip
+          f"load average {load_text()} (1, 5, 15 min) on {os.cpu_count()} cores; "
+          f"engine and native: DuckDB memory_limit {MEMORY_LIMIT}")  # fmt: skip
 
     copy = throwaway_copy(path)
     store = Store(copy)

@@ -2,26 +2,21 @@
 -- that read it (summary, product_performance), so that a page computes it once: units and cents
 -- sold (lines of purchases not cancelled, at purchased_at; sold_lines counts those lines) and
 -- returned (at returned_at; returns on a purchase cancelled later left out, its sale is too).
--- Sales and returns are summed apart and then joined: one pass over narrow rows each, rather
--- than one pass over their union padded with NULLs (a third less time at 10M lines).
 CREATE OR REPLACE TEMP TABLE product_totals AS
-WITH sold AS (
-    SELECT product_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents,
-           count(*) AS lines
+SELECT product_id,
+       CAST(coalesce(sum(sold_units), 0) AS BIGINT) AS sold_units,
+       CAST(coalesce(sum(sold_cents), 0) AS BIGINT) AS sold_cents,
+       count(sold_units) AS sold_lines,
+       CAST(coalesce(sum(returned_units), 0) AS BIGINT) AS returned_units,
+       CAST(coalesce(sum(returned_cents), 0) AS BIGINT) AS returned_cents
+FROM (
+    SELECT product_id, quantity AS sold_units, quantity * unit_price_cents AS sold_cents,
+           NULL AS returned_units, NULL AS returned_cents
     FROM sales
     WHERE NOT cancelled AND purchased_at >= $date_from AND purchased_at < $date_to
-    GROUP BY product_id
-), returned AS (
-    SELECT product_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents
+    UNION ALL
+    SELECT product_id, NULL, NULL, quantity, quantity * unit_price_cents
     FROM returns
     WHERE NOT cancelled AND returned_at >= $date_from AND returned_at < $date_to
-    GROUP BY product_id
 )
-SELECT coalesce(s.product_id, r.product_id) AS product_id,
-       CAST(coalesce(s.units, 0) AS BIGINT) AS sold_units,
-       CAST(coalesce(s.cents, 0) AS BIGINT) AS sold_cents,
-       coalesce(s.lines, 0) AS sold_lines,
-       CAST(coalesce(r.units, 0) AS BIGINT) AS returned_units,
-       CAST(coalesce(r.cents, 0) AS BIGINT) AS returned_cents
-FROM sold s
-FULL JOIN returned r ON r.product_id = s.product_id
+GROUP BY product_id

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 import pytest
 
-from crpm.analytics import Analytics
+from crpm.analytics import Analytics, ranked_rows
 from crpm.errors import Conflict, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM, Actor
 
@@ -317,6 +317,30 @@ def test_rfm_scores_and_segments(shop, services, analytics):
     segments = result["segments"].set_index("segment")
     assert segments["customers"].sum() == n
     assert segments["revenue_cents"].sum() == customers["monetary_cents"].sum()
+
+
+def test_rfm_rows_rank_by_revenue_then_orders_then_id_with_ties_at_the_cut():
+    scored = pd.DataFrame(
+        {
+            "customer_id": [5, 3, 9, 1, 7, 2],
+            "monetary_cents": [500, 900, 500, 100, 900, 500],
+            "frequency": [2, 1, 2, 9, 3, 4],
+        }
+    )
+    by_hand = sorted(
+        range(len(scored)),
+        key=lambda i: (-scored.monetary_cents[i], -scored.frequency[i], scored.customer_id[i]),
+    )
+    assert ranked_rows(scored, None).tolist() == by_hand
+    for limit in range(1, len(scored) + 1):  # 3 and 4 cut through the three ties at 500
+        assert ranked_rows(scored, limit).tolist() == by_hand[:limit]
+
+
+def test_rfm_with_a_limit_is_the_head_of_the_whole_ranking(shop, services, analytics):
+    everyone = analytics.rfm(SYSTEM, None, FAR)["customers"]
+    for limit in (1, 2, 3):
+        top = analytics.rfm(SYSTEM, None, FAR, limit=limit)["customers"]
+        assert top.reset_index(drop=True).equals(everyone.head(limit).reset_index(drop=True))
 
 
 # --- freshness, concurrency, empty store, roles ----------------------------------------------

@@ -49,6 +49,13 @@ def caption(page, table: str):
     return page.locator(f"{table}-info")
 
 
+def new_purchase_form(page):
+    open_tab(page, "Purchases")
+    # The tab is mounted and its own refresh has landed before we type into its pickers.
+    expect(caption(page, "#purchases-table")).to_contain_text(re.compile(r"Purchases 1–\d+ of"))
+    return page.locator("#purchase-new")
+
+
 def test_every_tab_opens_with_content(page, shoot):
     checks = {
         "Home": page.locator("#tab-home .crpm-figure").first,
@@ -102,10 +109,7 @@ def test_purchase_lowers_stock_in_products_tab(page, site, shoot):
     services.customers.add(SYSTEM, "Paula Purchaser", "paula@example.com")
     services.products.add(SYSTEM, "BRW-LAMP", "Browser lamp", "24.00", stock_quantity=5)
 
-    open_tab(page, "Purchases")
-    # The tab is mounted and its own refresh has landed before we type into its pickers.
-    expect(caption(page, "#purchases-table")).to_contain_text(re.compile(r"Purchases 1–\d+ of"))
-    new = page.locator("#purchase-new")
+    new = new_purchase_form(page)
     # Typed key by key like a person (a pasted search is in its own test).
     new.get_by_label("Find customer").press_sequentially("paula")
     expect(new.locator("input[aria-label='Customer']")).to_have_value(
@@ -196,9 +200,7 @@ def test_a_pasted_search_finds_and_clear_empties_the_order(page, site):
     services = site.services
     services.customers.add(SYSTEM, "Pia Paste", "pia.paste@example.com")
     services.products.add(SYSTEM, "BRW-CLEAR", "Clearable cup", "3.00", stock_quantity=9)
-    open_tab(page, "Purchases")
-    expect(caption(page, "#purchases-table")).to_contain_text(re.compile(r"Purchases 1–\d+ of"))
-    new = page.locator("#purchase-new")
+    new = new_purchase_form(page)
     new.get_by_label("Find customer").fill("pia.paste")  # all at once, as a paste arrives
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Pia Paste"))
     new.get_by_label("Find product").fill("BRW-CLEAR")

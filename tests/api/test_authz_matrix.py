@@ -34,6 +34,7 @@ from crpm.config import Settings
 from crpm.services.passwords import PasswordHasher
 from crpm.ui import build_app
 from crpm.ui.session import SESSION_COOKIE
+from tests.support import store_snapshot
 
 pytestmark = pytest.mark.api
 
@@ -406,18 +407,8 @@ def call_client(client, dep, args) -> Outcome:
 
 
 def snapshot(store) -> dict:
-    tables = [
-        row[0]
-        for row in store.query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND sql NOT LIKE 'CREATE VIRTUAL%' AND name <> 'sessions'"
-        )
-    ]
-    return {table: store.query(f'SELECT * FROM "{table}"') for table in tables}
-
-
-def same(before: dict, after: dict) -> bool:
-    return all([tuple(r) for r in before[t]] == [tuple(r) for r in after[t]] for t in before)
+    """The store's rows; sessions change with every login of the matrix itself."""
+    return store_snapshot(store, leave_out=("sessions",))
 
 
 def judge(findings, role, name, spec, outcome):
@@ -499,7 +490,7 @@ def run_matrix(world, role) -> list[str]:
     refused = [attempt for attempt in attempts if role not in attempt.spec.allowed]
     before = snapshot(store)
     outcomes = run_refused(refused, http, client)
-    if not same(before, snapshot(store)):
+    if before != snapshot(store):
         findings.problems.append(f"{role}: calls the rules refuse changed the store")
     for attempt, outcome in zip(refused, outcomes, strict=True):
         judge(findings, role, attempt.dep["api_name"], attempt.spec, outcome)
@@ -511,7 +502,7 @@ def run_matrix(world, role) -> list[str]:
         first_write = attempt.spec.write and attempt.name not in written
         if first_write and outcome.kind == "ok":
             written.add(attempt.name)
-            if same(before, snapshot(store)):
+            if before == snapshot(store):
                 findings.add(role, attempt.name, outcome, "an accepted write changed nothing")
     http.close()
     return findings.problems

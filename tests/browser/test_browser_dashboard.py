@@ -223,6 +223,9 @@ def test_an_ended_session_sends_the_page_to_the_login(browser, site):
     page.locator("#password").fill("leaver-Secret-12x")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator(".crpm-who").last).to_contain_text("leaver")
+    # The first tab opens and loads its figures; only then end the session, so that the
+    # page's next call is the click below, not that load.
+    expect(page.locator("#tab-home .crpm-figure").first).to_contain_text("Revenue")
     accounts.deactivate_user(admin, "leaver")
     page.get_by_role("tab", name="Customers", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login\?notice=expired$"))

@@ -29,7 +29,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +51,7 @@ from crpm.analytics import (  # noqa: E402
     read_sql,
     used_params,
 )
+from crpm.clock import SystemClock  # noqa: E402
 from crpm.db import Store  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
 from crpm.services import Services  # noqa: E402
@@ -60,6 +61,10 @@ REPORTS = ("summary", "top_customers", "products", "trend", "stock", "rfm")
 
 
 # --- the store ---------------------------------------------------------------------------------
+
+
+# The engine's store and the pandas baselines read one clock, so both see the same "now".
+CLOCK = SystemClock()
 
 
 def store_for(lines: int, seed: int) -> Path:
@@ -394,7 +399,7 @@ def pandas_trend(t, lo, hi) -> pd.DataFrame:
 
 
 def pandas_stock(t, lo, hi) -> dict:
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = CLOCK.current()
     since = (now - pd.Timedelta(days=30)).strftime(TIME_FORMAT)
     _, sold, returns = pandas_facts(t, since, "9999")
     recent = pandas_net(sold, returns, "product_id")["quantity"]
@@ -417,9 +422,7 @@ def pandas_stock(t, lo, hi) -> dict:
 
 def pandas_rfm(t, lo, hi) -> pd.DataFrame:
     orders, sold, returns = pandas_facts(t, lo, hi)
-    as_of = pd.Timestamp(
-        hi if hi < "9999" else datetime.now(timezone.utc).replace(tzinfo=None).strftime(TIME_FORMAT)
-    )
+    as_of = pd.Timestamp(hi if hi < "9999" else CLOCK.stamp())
     per = orders.groupby("customer_id").agg(frequency=("id", "size"), last=("purchased_at", "max"))
     per["monetary"] = pandas_net(sold, returns, "customer_id")["cents"].reindex(per.index).fillna(0)
     per["recency"] = (as_of - pd.to_datetime(per["last"])).dt.total_seconds() // 86400
@@ -586,7 +589,7 @@ def main() -> None:
           f"engine and native: DuckDB memory_limit {MEMORY_LIMIT}")  # fmt: skip
 
     copy = throwaway_copy(path)
-    store = Store(copy)
+    store = Store(copy, CLOCK)
     started = time.perf_counter()
     analytics = Analytics(store)
     analytics.page(SYSTEM, **span)

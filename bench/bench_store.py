@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crpm import demo  # noqa: E402
 from crpm.db import Store  # noqa: E402
-from crpm.models import now_utc  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
 from crpm.services import Services  # noqa: E402
 from crpm.services.search import fts_query  # noqa: E402
@@ -125,7 +124,7 @@ def raw_writer(store: Store) -> Callable:
         conn = local.conn
         purchase_sql, line_sql, stock_sql, movement_sql = RAW_STATEMENTS
         for customer_id, lines in orders:
-            at = now_utc()
+            at = store.clock.stamp()
             conn.execute("BEGIN IMMEDIATE")
             purchase_id = conn.execute(purchase_sql, (customer_id, at, "bench", "api")).lastrowid
             for product_id, quantity in lines:

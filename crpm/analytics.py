@@ -33,7 +33,7 @@ import tempfile
 import threading
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -712,9 +712,8 @@ class Analytics:
         products = snap.source.products_named(product_ids)
         return _fill_product_periods(frame, products, span, grain)
 
-    @staticmethod
-    def _stock_report(snap: Snapshot, limit: int | None) -> dict:
-        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    def _stock_report(self, snap: Snapshot, limit: int | None) -> dict:
+        now = self.store.clock.current()
         recent = {
             "recent_from": now - timedelta(days=RECENT_DAYS),
             "recent_to": now + timedelta(seconds=1),
@@ -727,10 +726,8 @@ class Analytics:
             "movement_totals": snap.query("stock_movement_totals"),
         }
 
-    @staticmethod
-    def _rfm(snap: Snapshot, limit: int | None = None) -> dict:
-        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-        as_of = _moment(snap.span.date_to, now)
+    def _rfm(self, snap: Snapshot, limit: int | None = None) -> dict:
+        as_of = _moment(snap.span.date_to, self.store.clock.current())
         scored, codes = rfm_scores(snap.query("rfm", {**snap.span.params, "as_of": as_of}))
         rows = ranked_rows(scored, limit)
         shown = scored.iloc[rows].assign(segment=np.asarray(SEGMENTS)[codes[rows]])

@@ -14,20 +14,19 @@ from pathlib import Path
 
 from crpm.db import Store, latest_version
 from crpm.errors import ValidationError
-from crpm.models import now_utc
 from crpm.permissions import Actor, require
 
 PAGES_PER_STEP = -1  # the whole file in one step: one snapshot, never restarted by writers
 REQUIRED_TABLES = ("schema_migrations", "customers", "products", "purchases", "stock_movements")
 
 
-def backup(source: Store | str | Path, dest: str | Path, actor: Actor, progress=None) -> dict:
+def backup(source: Store, dest: str | Path, actor: Actor, progress=None) -> dict:
     """Copy the store at `source` to `dest` (replaced atomically). Returns what was copied.
 
     Admins only: a backup holds every customer's details (the CLI acts as SYSTEM).
     """
     require(actor, "admin")
-    source_path = source.path if isinstance(source, Store) else Path(source)
+    source_path = source.path
     if not source_path.is_file():
         raise ValidationError("store", f"no store at {source_path}")
     dest = Path(dest)
@@ -47,7 +46,7 @@ def backup(source: Store | str | Path, dest: str | Path, actor: Actor, progress=
         os.replace(temp, dest)
     finally:
         Path(temp).unlink(missing_ok=True)
-    return {**summary, "file": str(dest), "at": now_utc()}
+    return {**summary, "file": str(dest), "at": source.clock.stamp()}
 
 
 def inspect(path: str | Path) -> dict:

@@ -14,8 +14,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from crpm.clock import Clock, SystemClock
 from crpm.errors import Conflict, StoreBusy, StoreError, ValidationError
-from crpm.models import now_utc
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "sql" / "migrations"
@@ -41,11 +41,18 @@ def latest_version() -> int:
     return max((version for version, _, _ in migrations()), default=0)
 
 
-class Store:
-    """A SQLite database file with the CRPM schema."""
+class StoreConnection(sqlite3.Connection):
+    """A connection that carries its store's clock: code handed only `conn` reads the same now."""
 
-    def __init__(self, path: str | Path):
+    clock: Clock
+
+
+class Store:
+    """A SQLite database file with the CRPM schema and the clock every part reads "now" from."""
+
+    def __init__(self, path: str | Path, clock: Clock | None = None):
         self.path = Path(path)
+        self.clock = clock or SystemClock()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -53,18 +60,23 @@ class Store:
         self._write_lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
+    def open(cls, path: str | Path, clock: Clock | None = None) -> Store:
         """Open (creating if needed) a store and bring its schema up to date."""
-        store = cls(path)
+        store = cls(path, clock)
         store.path.parent.mkdir(parents=True, exist_ok=True)
         store.migrate()
         return store
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(self) -> StoreConnection:
         """A new connection with the store's PRAGMAs; the caller owns it."""
         conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=StoreConnection,
         )
+        conn.clock = self.clock
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -170,7 +182,7 @@ class Store:
                     conn.execute(
                         "INSERT INTO schema_migrations (version, name, applied_at)"
                         " VALUES (?, ?, ?)",
-                        (version, name, now_utc()),
+                        (version, name, self.clock.stamp()),
                     )
                     applied.append(version)
                 conn.execute("COMMIT")

@@ -14,7 +14,7 @@ import random
 import sqlite3
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import accumulate
 
 from crpm.bulkload import indexes_built_after
@@ -254,14 +254,12 @@ def generate(
 ) -> dict:
     """Fill an empty store; `purchases` counts purchase lines. Returns the row counts.
 
-    `progress(done_lines, total_lines)` is called after each batch. `end` (default: today at
-    midnight UTC) closes the two-year window, so a seed gives the same data all day.
+    `progress(done_lines, total_lines)` is called after each batch. `end` (default: midnight UTC
+    of the store clock's day) closes the two-year window, so a seed gives the same data all day.
     """
     _check_sizes(customers, products, purchases)
     rng = random.Random(seed)
-    end = end or datetime.now(timezone.utc).replace(
-        tzinfo=None, hour=0, minute=0, second=0, microsecond=0
-    )
+    end = end or store.clock.midnight()
     start = end - timedelta(days=DAYS)
     with store.write() as conn:
         _require_empty(conn)

@@ -41,7 +41,6 @@ from crpm.models import (
     clean_customer_fields,
     clean_email,
     clean_product_fields,
-    now_utc,
     parse_int,
     parse_money,
     parse_quantity,
@@ -322,7 +321,7 @@ class _Validator:
 
     def __init__(self, spec: Spec, present: list[str], conn: sqlite3.Connection):
         self.spec, self.present = spec, present
-        self.now = now_utc()
+        self.now = conn.clock.stamp()
         self.times: dict[str, str] = {}
         self.domains: dict[str, bool] = {}
         if spec.kind == "purchases":
@@ -817,7 +816,7 @@ def _write(conn, actor: Actor, spec: Spec, report: ImportReport, progress) -> No
         progress(0, 1, "write")
     with _transaction(conn):
         _count_outcome(conn, spec, report)  # again, under the write lock: what really happens
-        now = now_utc()
+        now = conn.clock.stamp()
         with indexes_built_after(conn, _tables_to_defer(conn, spec, report)):
             if spec.kind == "purchases":
                 _write_purchases(conn, actor, now)

@@ -13,9 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 
+from crpm.clock import TIME_FORMAT
 from crpm.errors import ValidationError
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_CENTS = 10**12  # ten billion in money: beyond that a typo is likelier than a sale
 MAX_QUANTITY = 1_000_000
 PHONE_RE = re.compile(r"^[0-9 +\-()]*$")
@@ -39,10 +39,6 @@ TEXT_LIMITS = {
 
 
 # --- time -------------------------------------------------------------------
-
-
-def now_utc() -> str:
-    return datetime.now(timezone.utc).strftime(TIME_FORMAT)
 
 
 def parse_time(value, field_name: str = "date") -> str:

@@ -10,9 +10,21 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from crpm.clock import FixedClock  # noqa: E402
 from crpm.permissions import SYSTEM, Actor  # noqa: E402
 from crpm.services import Services, open_services  # noqa: E402
-from tests.support import STAFF, assert_invariants, store_snapshot  # noqa: E402, F401
+from tests.support import DAYS, STAFF, TODAY, assert_invariants, store_snapshot  # noqa: E402, F401
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("any_day") and "clock" in metafunc.fixturenames:
+        metafunc.parametrize("clock", list(DAYS.values()), ids=list(DAYS), indirect=True)
+
+
+@pytest.fixture
+def clock(request) -> FixedClock:
+    """The store's clock, standing at TODAY (or, in an `any_day` test, at each of DAYS)."""
+    return FixedClock(getattr(request, "param", TODAY))
 
 
 @pytest.fixture
@@ -21,8 +33,8 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def services(db_path) -> Services:
-    services = open_services(db_path)
+def services(db_path, clock) -> Services:
+    services = open_services(db_path, clock)
     yield services
     assert_invariants(services.store)
     services.store.close()
@@ -137,6 +149,7 @@ def people(cheap_passwords, services) -> People:
 @pytest.fixture(scope="session")
 def launch_app():
     """Launch the dashboard in-process on a free port against a store; returns (url, services).
+    The app's clock stands at TODAY unless a `clock` is given.
 
     Every app launched is closed, and its store checked, at the end of the session.
     """
@@ -148,11 +161,11 @@ def launch_app():
 
     launched = []
 
-    def launch(db_path, **options):
+    def launch(db_path, clock=None, **options):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        app_services = open_services(db_path)
+        app_services = open_services(db_path, clock or FixedClock(TODAY))
         settings = Settings(db_path=db_path, port=port, **options)
         demo = build_app(app_services, settings)
         serve(demo, settings, prevent_thread_lock=True, quiet=True)

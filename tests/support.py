@@ -9,6 +9,16 @@ from __future__ import annotations
 from crpm.permissions import Actor
 from crpm.services.stock import ledger_mismatches
 
+# The moment every test runs at unless it says otherwise: no test reads the calendar.
+TODAY = "2026-06-15 10:00:00"
+# Tests marked `any_day` run at each of these: the guard that results do not hang on the day.
+DAYS = {
+    "mid-june": TODAY,
+    "leap-day": "2028-02-29 12:00:00",
+    "new-years-eve-late": "2026-12-31 23:30:00",
+    "two-years-ahead": "2028-11-30 08:00:00",
+}
+
 STAFF = Actor(username="clerk", role="staff")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crpm.clock import Clock
 from crpm.db import Store
 from crpm.services.accounts import AccountService
 from crpm.services.audit import AuditService
@@ -24,5 +25,6 @@ class Services:
         self.desk = ServiceDesk(store, self.purchases)
 
 
-def open_services(path) -> Services:
-    return Services(Store.open(path))
+def open_services(path, clock: Clock | None = None) -> Services:
+    """The services over the store at `path`, reading "now" from `clock` (default: the real one)."""
+    return Services(Store.open(path, clock))

@@ -11,16 +11,14 @@ import os
 import re
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.models import (
     CUSTOMER_FIELDS,
-    TIME_FORMAT,
     Page,
     clean_customer_fields,
     clean_email,
-    now_utc,
     parse_id,
 )
 from crpm.permissions import ROLES, Actor, require
@@ -73,32 +71,28 @@ class User:
     failed_logins: int
     locked_until: str | None
     password_changed_at: str
+    locked: bool = False  # locked_until is still ahead of the store's clock
 
-    @property
-    def locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > now_utc()
+    @classmethod
+    def from_row(cls, row, now: str) -> User:
+        fields = {**dict(row), "active": bool(row["active"])}
+        return cls(**fields, locked=bool(row["locked_until"] and row["locked_until"] > now))
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "locked": self.locked}
-
-
-def minutes_from_now(minutes: float) -> str:
-    return (datetime.strptime(now_utc(), TIME_FORMAT) + timedelta(minutes=minutes)).strftime(
-        TIME_FORMAT
-    )
+        return asdict(self)
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(str(token or "").encode("utf-8")).hexdigest()
 
 
-def _usable(row) -> bool:
+def _usable(row, now: str) -> bool:
     """An account that may act now: active, not locked, its customer record not erased."""
     return bool(
         row
         and row["active"]
         and row["customer_status"] != "erased"
-        and not (row["locked_until"] and row["locked_until"] > now_utc())
+        and not (row["locked_until"] and row["locked_until"] > now)
     )
 
 
@@ -148,7 +142,7 @@ class AccountService:
     def actor_for(self, username) -> Actor:
         """The acting user for a logged-in username: one indexed query, on every call."""
         row = self.store.query_one(f"{ACTOR_SQL} WHERE u.username = ?", (str(username or ""),))
-        if not _usable(row):
+        if not _usable(row, self.store.clock.stamp()):
             raise PermissionDenied(NOT_LOGGED_IN)
         return _actor(row)
 
@@ -158,7 +152,7 @@ class AccountService:
         if row is None:
             return None
         token = secrets.token_urlsafe(32)
-        now = now_utc()
+        now = self.store.clock.stamp()
         with self.store.write() as conn:
             conn.execute(
                 "DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?", (row["id"], now)
@@ -171,7 +165,7 @@ class AccountService:
                     row["id"],
                     row["credential_version"],
                     now,
-                    minutes_from_now(SESSION_HOURS * 60),
+                    self.store.clock.stamp(after=timedelta(hours=SESSION_HOURS)),
                 ),
             )
         return token
@@ -181,9 +175,9 @@ class AccountService:
         row = self.store.query_one(
             f"{ACTOR_SQL} JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = ?"
             " AND s.expires_at > ? AND s.credential_version = u.credential_version",
-            (_token_hash(token), now_utc()),
+            (_token_hash(token), self.store.clock.stamp()),
         )
-        if not _usable(row):
+        if not _usable(row, self.store.clock.stamp()):
             raise PermissionDenied(NOT_LOGGED_IN)
         return _actor(row)
 
@@ -199,7 +193,7 @@ class AccountService:
             self.hasher.verify(password, None)  # the same time as for a real account
             self._audit(Actor("anonymous", "customer"), "login_failed", None, {"reason": "unknown"})
             return None
-        if not _usable(row):
+        if not _usable(row, self.store.clock.stamp()):
             # Pay for the hash all the same: a quick refusal would tell that the account exists.
             self.hasher.verify(password, row["password_hash"])
             reason = (
@@ -224,11 +218,13 @@ class AccountService:
             ).fetchone()
             if row is None:
                 return
-            now = now_utc()
+            now = conn.clock.stamp()
             if row["locked_until"] and row["locked_until"] > now:
                 return  # a parallel attempt locked it already
             failures = (0 if row["locked_until"] else row["failed_logins"]) + 1
-            locked_until = minutes_from_now(LOCK_MINUTES) if failures >= MAX_FAILED_LOGINS else None
+            locked_until = None
+            if failures >= MAX_FAILED_LOGINS:
+                locked_until = conn.clock.stamp(after=timedelta(minutes=LOCK_MINUTES))
             conn.execute(
                 "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
                 (failures, locked_until, user_id),
@@ -245,12 +241,12 @@ class AccountService:
     def _record_success(self, user_id: int, username: str) -> bool:
         with self.store.write() as conn:
             row = conn.execute(f"{ACTOR_SQL} WHERE u.id = ?", (user_id,)).fetchone()
-            if not _usable(row):
+            if not _usable(row, self.store.clock.stamp()):
                 return False
             conn.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
                 " WHERE id = ?",
-                (now_utc(), user_id),
+                (conn.clock.stamp(), user_id),
             )
             audit.record(conn, Actor(username, row["role"]), "login", "user", user_id)
         return True
@@ -321,7 +317,7 @@ class AccountService:
         role: str,
         customer_id: int | None,
     ) -> int:
-        now = now_utc()
+        now = conn.clock.stamp()
         user_id = conn.execute(
             "INSERT INTO users (username, password_hash, role, customer_id, created_at,"
             " password_changed_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -368,7 +364,7 @@ class AccountService:
                 user_id,
                 "password_change",
                 password_hash=password_hash,
-                password_changed_at=now_utc(),
+                password_changed_at=conn.clock.stamp(),
                 failed_logins=0,
                 locked_until=None,
             )
@@ -462,7 +458,7 @@ class AccountService:
             row = self.store.query_one(f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?", (key,))
         if row is None:
             raise NotFound("user", key)
-        return User(**{**dict(row), "active": bool(row["active"])})
+        return User.from_row(row, self.store.clock.stamp())
 
     def list_users(
         self,
@@ -493,7 +489,8 @@ class AccountService:
             {**params, "limit": limit, "offset": offset},
         )
         total = self.store.query_one(f"SELECT count(*) FROM users u {clause}", params)[0]
-        users = [User(**{**dict(row), "active": bool(row["active"])}) for row in rows]
+        now = self.store.clock.stamp()
+        users = [User.from_row(row, now) for row in rows]
         return Page(users, total, limit, offset)
 
     def staff_users(self, actor: Actor) -> list[User]:
@@ -503,7 +500,8 @@ class AccountService:
             f"SELECT {USER_COLUMNS} FROM users u WHERE u.role IN ('admin', 'staff')"
             " AND u.active = 1 ORDER BY u.username"
         )
-        return [User(**{**dict(row), "active": True}) for row in rows]
+        now = self.store.clock.stamp()
+        return [User.from_row(row, now) for row in rows]
 
     def erase_person(self, actor: Actor, customer_id=None, user=None) -> dict:
         """Delete a person entirely (design: Erasure); sales stay with an anonymised customer.
@@ -621,7 +619,7 @@ class AccountService:
 
     @staticmethod
     def _update_customer(conn, actor: Actor, before: dict, changes: dict) -> None:
-        changes = {**changes, "updated_at": now_utc()}
+        changes = {**changes, "updated_at": conn.clock.stamp()}
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
         conn.execute(
             f"UPDATE customers SET {assignments} WHERE id = :customer_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from crpm.models import Page, now_utc, parse_id
+from crpm.models import Page, parse_id
 from crpm.permissions import Actor, require
 from crpm.services.search import clamp_page
 
@@ -27,7 +27,15 @@ def record(
     conn.execute(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (now_utc(), actor.username, action, entity, entity_id, _json(before), _json(after)),
+        (
+            conn.clock.stamp(),
+            actor.username,
+            action,
+            entity,
+            entity_id,
+            _json(before),
+            _json(after),
+        ),
     )
 
 

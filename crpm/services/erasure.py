@@ -13,7 +13,6 @@ import json
 import re
 
 from crpm.errors import Conflict, NotFound
-from crpm.models import now_utc
 from crpm.permissions import Actor
 from crpm.services import audit
 
@@ -139,7 +138,7 @@ def _anonymise_customer(conn, customer_id: int) -> None:
         (
             f"Erased customer #{customer_id}",
             f"erased-{customer_id}@invalid",
-            now_utc(),
+            conn.clock.stamp(),
             customer_id,
         ),
     )

@@ -17,7 +17,6 @@ from crpm.models import (
     Purchase,
     PurchaseLine,
     clean_text,
-    now_utc,
     parse_id,
     parse_int,
     parse_quantity,
@@ -107,7 +106,7 @@ class Order:
     order_ref: str | None
 
 
-def clean_order(customer_id, lines, source, purchased_at, order_ref) -> Order:
+def clean_order(customer_id, lines, source, purchased_at, order_ref, now: str) -> Order:
     """Validate everything that needs no store, before the write lock is taken."""
     if source not in SOURCES:
         raise ValidationError("source", f"must be one of {', '.join(SOURCES)}")
@@ -115,7 +114,7 @@ def clean_order(customer_id, lines, source, purchased_at, order_ref) -> Order:
         customer_id=parse_id(customer_id, "customer"),
         lines=normalise_lines(lines),
         source=source,
-        at=parse_time(purchased_at, "purchased_at") if purchased_at else now_utc(),
+        at=parse_time(purchased_at, "purchased_at") if purchased_at else now,
         order_ref=order_ref or None,
     )
 
@@ -152,7 +151,9 @@ class PurchaseService:
         order_ref: str | None = None,
     ) -> Purchase:
         require(actor, "manage_records")
-        order = clean_order(customer_id, lines, source, purchased_at, order_ref)
+        order = clean_order(
+            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp()
+        )
         with self.store.write() as conn:
             return self._write(conn, actor, order)
 
@@ -167,7 +168,9 @@ class PurchaseService:
         order_ref: str | None = None,
     ) -> int:
         """Write a purchase inside the caller's transaction (used by quotes too)."""
-        order = clean_order(customer_id, lines, source, purchased_at, order_ref)
+        order = clean_order(
+            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp()
+        )
         return self._write(conn, actor, order).id
 
     def _write(self, conn, actor: Actor, order: Order) -> Purchase:
@@ -221,7 +224,7 @@ class PurchaseService:
             purchase = self._load(conn, purchase_id)
             if purchase.cancelled_at:
                 raise Conflict("purchase", f"purchase #{purchase_id} is already cancelled")
-            now = now_utc()
+            now = conn.clock.stamp()
             for line in purchase.lines:
                 if line.quantity > line.returned:
                     stock.move(
@@ -271,7 +274,7 @@ class PurchaseService:
                 raise ValidationError(
                     "quantity", f"only {left} of {line.sku} can still be returned from this line"
                 )
-            now = now_utc()
+            now = conn.clock.stamp()
             conn.execute(
                 "INSERT INTO purchase_returns (line_id, quantity, returned_at, recorded_by, reason)"
                 " VALUES (?, ?, ?, ?, ?)",

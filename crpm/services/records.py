@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from crpm.errors import NotFound, ValidationError
-from crpm.models import Page, now_utc, parse_id, parse_int
+from crpm.models import Page, parse_id, parse_int
 from crpm.permissions import Actor, require
 from crpm.services import audit
 from crpm.services.search import capped_count, clamp_page, fts_query
@@ -137,7 +137,7 @@ class RecordService:
                 raise NotFound(self.entity, record_id)
             changes = {key: value for key, value in changes.items() if before[key] != value}
             if changes:
-                changes["updated_at"] = now_utc()
+                changes["updated_at"] = conn.clock.stamp()
                 assignments = ", ".join(f"{column} = :{column}" for column in changes)
                 conn.execute(
                     f"UPDATE {self.table} SET {assignments} WHERE id = :id",
@@ -156,7 +156,7 @@ class RecordService:
         return self._update(actor, self._id(record_id), {"status": "active"}, "reactivate")
 
     def _insert(self, conn, actor: Actor, values: dict) -> int:
-        now = now_utc()
+        now = conn.clock.stamp()
         values = {**values, "created_at": now, "updated_at": now}
         columns = ", ".join(values)
         placeholders = ", ".join(f":{column}" for column in values)

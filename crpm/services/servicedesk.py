@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from crpm.errors import Conflict, InactiveRecord, NotFound, PermissionDenied, ValidationError
-from crpm.models import Page, now_utc, parse_id, parse_money, parse_time, unpack
+from crpm.models import Page, parse_id, parse_money, parse_time, unpack
 from crpm.permissions import Actor, require
 from crpm.services import audit
 from crpm.services.purchases import MAX_LINES, normalise_lines
@@ -177,10 +177,11 @@ def choice(value, field: str, allowed: tuple[str, ...]) -> str:
     return text
 
 
-def valid_until_text(value) -> str:
-    """A validity date: the quote holds through the end of that day (UTC), today at the latest."""
+def valid_until_text(value, today: str) -> str:
+    """A validity date: the quote holds through the end of that day (UTC), `today` at the
+    earliest."""
     day = parse_time(value, "valid_until")[:10]
-    if day < now_utc()[:10]:
+    if day < today:
         raise ValidationError("valid_until", "must be today or later")
     return f"{day} 23:59:59"
 
@@ -326,7 +327,7 @@ class ServiceDesk:
         priority = choice(priority or "normal", "priority", PRIORITIES)
         with self.store.write() as conn:
             customer_id = self._customer_for(conn, actor, customer_id)
-            now = now_utc()
+            now = conn.clock.stamp()
             ticket_id = conn.execute(
                 "INSERT INTO tickets (customer_id, subject, description, category, priority,"
                 " created_by, created_at, updated_at, status_changed_at)"
@@ -475,7 +476,7 @@ class ServiceDesk:
         return row
 
     def _move(self, conn, actor: Actor, ticket, status: str) -> None:
-        now = now_utc()
+        now = conn.clock.stamp()
         self._history(
             conn,
             actor,
@@ -498,7 +499,7 @@ class ServiceDesk:
 
     @staticmethod
     def _touch(conn, ticket_id: int, **changes) -> None:
-        changes.setdefault("updated_at", changes.get("status_changed_at") or now_utc())
+        changes.setdefault("updated_at", changes.get("status_changed_at") or conn.clock.stamp())
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
         conn.execute(
             f"UPDATE tickets SET {assignments} WHERE id = :ticket_id",
@@ -528,10 +529,12 @@ class ServiceDesk:
                 old_value,
                 new_value,
                 actor.user_id,
-                at or now_utc(),
+                at or conn.clock.stamp(),
             ),
         )
-        conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at or now_utc(), ticket_id))
+        conn.execute(
+            "UPDATE tickets SET updated_at = ? WHERE id = ?", (at or conn.clock.stamp(), ticket_id)
+        )
 
     # --- people -----------------------------------------------------------------------
 
@@ -624,7 +627,7 @@ class ServiceDesk:
             customer_id = self._customer_for(conn, actor, customer_id, active=True)
             for line in wanted:
                 self._active_product(conn, line["product_id"])
-            now = now_utc()
+            now = conn.clock.stamp()
             quote_id = conn.execute(
                 "INSERT INTO quotes (customer_id, request_text, requested_by, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -656,7 +659,7 @@ class ServiceDesk:
         A quote may be priced again while it is requested, priced or expired.
         """
         require(actor, "service_desk_staff")
-        until = valid_until_text(valid_until)
+        until = valid_until_text(valid_until, self.store.clock.stamp()[:10])
         message = long_text(message, "message")
         prices = _price_map(prices)
         extra = [_extra_line(number, line) for number, line in enumerate(extra_lines or (), 1)]
@@ -673,7 +676,7 @@ class ServiceDesk:
                 "UPDATE quote_lines SET unit_price_cents = ? WHERE quote_id = ? AND product_id = ?",
                 [(cents, quote.id, product_id) for product_id, cents in prices.items()],
             )
-            now = now_utc()
+            now = conn.clock.stamp()
             conn.execute(
                 "UPDATE quotes SET status = 'priced', valid_until = ?, message = ?, priced_by = ?,"
                 " priced_at = ?, updated_at = ? WHERE id = ?",
@@ -740,7 +743,7 @@ class ServiceDesk:
         return self.get_quote(actor, quote.id)
 
     def _decide(self, conn, actor: Actor, quote: Quote, status: str, purchase_id) -> None:
-        now = now_utc()
+        now = conn.clock.stamp()
         conn.execute(
             "UPDATE quotes SET status = ?, purchase_id = ?, decided_at = ?, updated_at = ?"
             " WHERE id = ?",
@@ -775,7 +778,7 @@ class ServiceDesk:
 
     def _quote_page(self, actor, status, customer_id, limit, offset) -> Page:
         limit, offset = clamp_page(limit, offset)
-        conditions, params = [], {"now": now_utc()}
+        conditions, params = [], {"now": self.store.clock.stamp()}
         if status not in (None, "", "all"):
             conditions.append(f"{QUOTE_STATUS_SQL} = :status")
             params["status"] = choice(status, "status", QUOTE_STATUSES)
@@ -796,7 +799,7 @@ class ServiceDesk:
 
     def _quote(self, conn, actor: Actor, quote_id: int) -> Quote:
         row = conn.execute(
-            f"{QUOTE_SQL} WHERE q.id = :id", {"id": quote_id, "now": now_utc()}
+            f"{QUOTE_SQL} WHERE q.id = :id", {"id": quote_id, "now": conn.clock.stamp()}
         ).fetchone()
         if row is None:
             raise NotFound("quote", quote_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 from crpm.errors import InactiveRecord, NotFound, OutOfStock
-from crpm.models import now_utc
 from crpm.permissions import Actor
 
 
@@ -88,7 +87,7 @@ def _write_movement(
             stock_after,
             purchase_id,
             reason,
-            at or now_utc(),
+            at or conn.clock.stamp(),
             actor.username,
         ),
     )

@@ -30,14 +30,14 @@ class AnalyticsHandlers:
         self.ctx = ctx
 
     def _range(self, preset, date_from, date_to):
-        return preset_range(preset or "Last 30 days", date_from, date_to)
+        return preset_range(preset or "Last 30 days", self.ctx.clock.utc_day(), date_from, date_to)
 
     @guarded
     def analytics_page(self, preset, date_from, date_to, grain, request: gr.Request):
         """The whole Analytics page for a preset ("Last 7 days", "Last 30 days", "This year",
         "All time") or "Custom" with date_from/date_to days (both included)."""
         start, end = self._range(preset, date_from, date_to)
-        grain = auto_grain(start, end, grain or "auto")
+        grain = auto_grain(start, end, self.ctx.clock.current(), grain or "auto")
         result = self.ctx.analytics.page(self.ctx.actor(request), start, end, grain=grain)
         summary = result["summary"]
         heading = f"**{describe_range(start, end)}** · trend by {grain}"

@@ -93,6 +93,11 @@ class UIContext:
     def actor(self, request) -> Actor:
         return acting_user(self.services, request)
 
+    @property
+    def clock(self):
+        """The store's clock: the dashboard's "today" is the services' today."""
+        return self.services.store.clock
+
     def money(self, cents) -> str:
         return format_money(int(cents or 0), self.settings.currency)
 

@@ -3,7 +3,7 @@ pricing. The service refuses all of it to customers, whatever the page shows."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import gradio as gr
 import pandas as pd
@@ -185,7 +185,7 @@ class DeskHandlers:
             )
         until = (quote.valid_until or "")[:10]
         if quote.status != "priced":
-            until = (date.today() + timedelta(days=VALID_DAYS)).isoformat()
+            until = (self.ctx.clock.utc_day() + timedelta(days=VALID_DAYS)).isoformat()
         view = quote_html(quote, self.ctx.money)
         return view, table(rows, PRICE_COLUMNS), quote.message, until
 

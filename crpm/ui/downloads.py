@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
-from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
@@ -85,7 +84,9 @@ def add_routes(app, ctx) -> None:
         except CRPMError as exc:
             return refusal_for(exc, request)
         return StreamingResponse(
-            prepended(first, chunks), media_type=CSV_TYPE, headers=attachment(dated(kind, ".csv"))
+            prepended(first, chunks),
+            media_type=CSV_TYPE,
+            headers=attachment(dated(kind, ".csv", ctx.clock)),
         )
 
     def backup_file(request: Request) -> Response:
@@ -121,7 +122,8 @@ def fresh_backup(store, actor) -> Path:
     refuses anyone but an admin); the caller removes the folder once the file is sent."""
     folder = Path(tempfile.mkdtemp(prefix="crpm-backup-"))
     try:
-        return Path(backup.backup(store, folder / dated("backup", ".db"), actor)["file"])
+        dest = folder / dated("backup", ".db", store.clock)
+        return Path(backup.backup(store, dest, actor)["file"])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -142,9 +144,9 @@ def attachment(filename: str) -> dict:
     }
 
 
-def dated(stem: str, suffix: str) -> str:
+def dated(stem: str, suffix: str, clock) -> str:
     """crpm-customers-20260131-142501.csv: the file says what it holds and when it was made."""
-    return f"crpm-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}{suffix}"
+    return f"crpm-{stem}-{clock.current():%Y%m%d-%H%M%S}{suffix}"
 
 
 def prepended(first: str, rest):

@@ -27,7 +27,7 @@ class HomeHandlers:
     def home_overview(self, request: gr.Request):
         """Key figures of the last 30 days, the daily revenue trend and low-stock products."""
         actor = self.ctx.actor(request)
-        start, end = preset_range("Last 30 days")
+        start, end = preset_range("Last 30 days", self.ctx.clock.utc_day())
         summary = self.ctx.analytics.summary(actor, start, end)
         trend = self.ctx.analytics.trend(actor, start, end, grain="day")
         low = self.ctx.services.products.list(actor, low_stock=True, limit=LOW_STOCK_SHOWN)

@@ -4,7 +4,7 @@ display tables with money formatted, CSV-ready tables and JSON records."""
 from __future__ import annotations
 
 import html
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 
@@ -15,13 +15,9 @@ PRESETS = ["Last 7 days", "Last 30 days", "This year", "All time", "Custom"]
 GRAINS = [("Automatic", "auto"), ("Day", "day"), ("Week", "week"), ("Month", "month")]
 
 
-def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
-
-
-def preset_range(preset, date_from=None, date_to=None, today: date | None = None):
-    """A preset (or the custom days) as a [from, to) pair of UTC texts; None is open-ended."""
-    today = today or today_utc()
+def preset_range(preset, today: date, date_from=None, date_to=None):
+    """A preset (or the custom days) as a [from, to) pair of UTC texts; None is open-ended.
+    `today` is the store clock's day."""
     tomorrow = _text(today + timedelta(days=1))
     if preset == "Last 7 days":
         return _text(today - timedelta(days=6)), tomorrow
@@ -38,13 +34,13 @@ def _text(day: date) -> str:
     return f"{day.isoformat()} 00:00:00"
 
 
-def auto_grain(date_from: str | None, date_to: str | None, grain: str = "auto") -> str:
-    """Days for a month or so, weeks up to about a year, months beyond."""
+def auto_grain(date_from: str | None, date_to: str | None, now: datetime, grain="auto") -> str:
+    """Days for a month or so, weeks up to about a year, months beyond; an open end is `now`."""
     if grain in ("day", "week", "month"):
         return grain
     if not date_from:
         return "month"
-    end = datetime.fromisoformat(date_to) if date_to else datetime.now()
+    end = datetime.fromisoformat(date_to) if date_to else now
     days = (end - datetime.fromisoformat(date_from)).days
     return "day" if days <= 45 else "week" if days <= 400 else "month"
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import httpx
@@ -30,11 +30,12 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
+from crpm.clock import FixedClock
 from crpm.config import Settings
 from crpm.services.passwords import PasswordHasher
 from crpm.ui import build_app
 from crpm.ui.session import SESSION_COOKIE
-from tests.support import store_snapshot
+from tests.support import TODAY, store_snapshot
 
 pytestmark = pytest.mark.api
 
@@ -85,7 +86,7 @@ def prices(w) -> dict:
 
 
 def until(days: int = 10) -> str:
-    return (date.today() + timedelta(days=days)).isoformat()
+    return (FixedClock(TODAY).utc_day() + timedelta(days=days)).isoformat()
 
 
 def new_customers_csv() -> bytes:

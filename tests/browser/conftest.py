@@ -15,8 +15,10 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
+from crpm.clock import FixedClock
 from crpm.demo import generate
 from crpm.services import open_services
+from tests.support import TODAY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,7 +59,7 @@ def browser():
 def site(launch_app, tmp_path_factory):
     """The dashboard over a store with demo data, so every chart has something to draw."""
     db_path = tmp_path_factory.mktemp("browser") / "crpm.db"
-    seeding = open_services(db_path)
+    seeding = open_services(db_path, FixedClock(TODAY))
     generate(seeding.store, customers=80, products=30, purchases=800, seed=7)
     seeding.store.close()
     url, services = launch_app(db_path)

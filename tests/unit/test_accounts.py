@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from crpm.models import now_utc
 from crpm.permissions import SYSTEM
 from crpm.services import open_services
-from crpm.services.accounts import EMAIL_REFUSED, LOCK_MINUTES, minutes_from_now
+from crpm.services.accounts import EMAIL_REFUSED, LOCK_MINUTES, SESSION_HOURS
 from crpm.services.passwords import PasswordHasher
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
@@ -120,13 +121,13 @@ def test_second_registration_refused_the_same_way_whoever_holds_the_email(servic
 # --- login and lockout -------------------------------------------------------------
 
 
-def test_login_records_last_login_and_audit_without_the_password(services, people):
+def test_login_records_last_login_and_audit_without_the_password(services, people, clock):
     assert services.accounts.authenticate("alice@example.com", "wrong-password!") is False
     row = user_row(services, "alice@example.com")
     assert row["failed_logins"] == 1 and row["last_login_at"] is None
     assert services.accounts.authenticate("Alice@Example.com", "alice-Secret-4d") is True
     row = user_row(services, "alice@example.com")
-    assert row["failed_logins"] == 0 and row["last_login_at"] >= now_utc()[:16]
+    assert row["failed_logins"] == 0 and row["last_login_at"] == clock.stamp()
     assert audit_actions(services, row["id"])[-2:] == ["login_failed", "login"]
     text = " ".join(str(tuple(r)) for r in services.store.query("SELECT * FROM audit_log"))
     assert "wrong-password!" not in text and "alice-Secret-4d" not in text
@@ -142,17 +143,16 @@ def test_unknown_user_is_refused_and_the_typed_name_is_not_logged(services, peop
     assert "alice-Secret-4d" not in everything
 
 
+@pytest.mark.any_day
 def test_five_failures_lock_the_account_for_15_minutes_even_with_the_right_password(
-    services, people
+    services, people, clock
 ):
     fail_logins(services, "bob@example.com", 4)
     assert services.accounts.actor_for("bob@example.com").customer_id == people.b.customer_id
     fail_logins(services, "bob@example.com", 1)
     row = user_row(services, "bob@example.com")
     assert row["failed_logins"] == 5
-    assert (
-        minutes_from_now(LOCK_MINUTES - 1) < row["locked_until"] <= minutes_from_now(LOCK_MINUTES)
-    )
+    assert row["locked_until"] == clock.stamp(after=timedelta(minutes=LOCK_MINUTES))
     assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
     with pytest.raises(PermissionDenied):
         services.accounts.actor_for("bob@example.com")
@@ -182,10 +182,12 @@ def test_every_refused_login_costs_one_hash_so_timing_tells_nothing(services, pe
     assert hasher.verified == 1
 
 
-def test_lockout_survives_reopening_the_store(services, people, db_path):
+@pytest.mark.any_day
+def test_lockout_survives_reopening_the_store(services, people, db_path, clock):
     fail_logins(services, "bob@example.com", 5)
     services.store.close()
-    reopened = open_services(db_path)
+    clock.advance(minutes=LOCK_MINUTES - 1)
+    reopened = open_services(db_path, clock)
     try:
         assert reopened.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
         with pytest.raises(PermissionDenied):
@@ -194,14 +196,12 @@ def test_lockout_survives_reopening_the_store(services, people, db_path):
         reopened.store.close()
 
 
-def test_lock_ends_after_its_time_and_the_count_starts_again(services, people):
+@pytest.mark.any_day
+def test_lock_ends_after_its_time_and_the_count_starts_again(services, people, clock):
     fail_logins(services, "bob@example.com", 5)
-    # fifteen minutes pass
-    with services.store.write() as conn:
-        conn.execute(
-            "UPDATE users SET locked_until = ? WHERE username = 'bob@example.com'",
-            (minutes_from_now(-1),),
-        )
+    clock.advance(minutes=LOCK_MINUTES, seconds=-1)
+    assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
+    clock.advance(seconds=1)  # fifteen minutes have passed
     fail_logins(services, "bob@example.com", 1)
     row = user_row(services, "bob@example.com")
     assert (row["failed_logins"], row["locked_until"]) == (1, None)
@@ -310,6 +310,21 @@ def test_sessions_end_on_logout_password_change_and_deactivation(services, peopl
     for bad in ("", None, "x" * 43):
         with pytest.raises(PermissionDenied):
             accounts.actor_for_session(bad)
+
+
+@pytest.mark.any_day
+def test_a_session_lasts_its_hours_by_the_store_clock_and_not_a_second_more(
+    services, people, clock
+):
+    token = services.accounts.login("sam", "staff-Secret-2b")
+    clock.advance(hours=SESSION_HOURS, seconds=-1)
+    assert services.accounts.actor_for_session(token).username == "sam"
+    clock.advance(seconds=1)
+    with pytest.raises(PermissionDenied):
+        services.accounts.actor_for_session(token)
+    # the expired session is cleared at the next login
+    services.accounts.login("sam", "staff-Secret-2b")
+    assert services.store.query_one("SELECT count(*) FROM sessions")[0] == 1
 
 
 def test_role_change_takes_effect_on_the_next_call(services, people):

@@ -19,6 +19,7 @@ import pytest
 from crpm.analytics import Analytics, ranked_rows
 from crpm.errors import Conflict, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM, Actor
+from crpm.ui.reports import preset_range
 
 FROM, TO = "2024-01-01 00:00:00", "2024-02-01 00:00:00"
 FAR = "2100-01-01 00:00:00"
@@ -285,15 +286,46 @@ def test_stock_report(shop, services, analytics):
     assert january.loc["sale", "quantity"] == -(3 + 1 + 2 + 1 + 2 + 2)  # p4's sale too
 
 
-def test_days_of_cover_from_the_last_30_days(services, analytics):
+@pytest.mark.any_day
+def test_days_of_cover_from_the_last_30_days(services, analytics, clock):
     a = SYSTEM
     buyer = services.customers.add(a, "B", "b@example.com").id
     item = services.products.add(a, "W", "Widget", "1.00", 100, reorder_level=5).id
-    recent = (datetime.utcnow() - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S")
+    recent = clock.stamp(after=-timedelta(days=2))
     services.purchases.record(a, buyer, [(item, 10)], purchased_at=recent)
     services.purchases.record(a, buyer, [(item, 50)], purchased_at="2020-01-01")
     row = analytics.stock_report(SYSTEM)["products"].set_index("sku").loc["W"]
     assert (row["stock"], row["units_30d"], row["days_of_cover"]) == (40, 10, 120.0)
+
+
+@pytest.mark.any_day
+def test_presets_are_whole_days_up_to_the_clocks_day(services, analytics, clock):
+    buyer = services.customers.add(SYSTEM, "B", "b@example.com")
+    item = services.products.add(SYSTEM, "W", "Widget", "1.00", 100)
+    today = clock.utc_day()
+    new_year = today.replace(month=1, day=1)
+    moments = [
+        clock.stamp(),
+        f"{today - timedelta(days=6)} 00:00:00",  # first second of "Last 7 days"
+        f"{today - timedelta(days=7)} 23:59:59",  # just before it
+        f"{today - timedelta(days=29)} 00:00:00",  # first second of "Last 30 days"
+        f"{today - timedelta(days=30)} 23:59:59",
+        f"{new_year} 00:00:00",  # first second of "This year"
+        f"{new_year - timedelta(days=1)} 23:59:59",
+    ]
+    for at in moments:
+        services.purchases.record(SYSTEM, buyer.id, [(item.id, 1)], purchased_at=at)
+    firsts = {
+        "Last 7 days": today - timedelta(days=6),
+        "Last 30 days": today - timedelta(days=29),
+        "This year": new_year,
+    }
+    for preset, first in firsts.items():
+        start, end = preset_range(preset, today)
+        assert (start, end) == (f"{first} 00:00:00", f"{today + timedelta(days=1)} 00:00:00")
+        expected = sum(first.isoformat() <= at[:10] <= today.isoformat() for at in moments)
+        assert analytics.summary(SYSTEM, start, end).orders == expected, preset
+    assert analytics.summary(SYSTEM, *preset_range("All time", today)).orders == len(moments)
 
 
 def test_rfm_scores_and_segments(shop, services, analytics):

@@ -119,3 +119,26 @@ def test_search_indexes_are_complete_after_the_bulk_load(services, actor):
         "stock_movements_product",
         "customers_status",
     } <= indexes
+
+
+@pytest.mark.any_day
+def test_without_an_end_the_history_ends_at_the_store_clocks_day(tmp_path, clock):
+    def build(name, **end):
+        services = open_services(tmp_path / name, clock)
+        demo.generate(services.store, 20, 8, 300, seed=2, **end)
+        snapshot = store_snapshot(services.store)
+        last = services.store.query_one("SELECT max(purchased_at) FROM purchases")[0]
+        services.store.close()
+        kept = {
+            table: rows
+            for table, rows in snapshot.items()
+            if not table.startswith(("audit_log", "schema_"))
+        }
+        return kept, last
+
+    implicit, last = build("implicit.db")
+    explicit, _ = build("explicit.db", end=clock.midnight())
+    assert implicit == explicit
+    assert last < clock.midnight().strftime("%Y-%m-%d %H:%M:%S")
+    clock.set(f"{clock.utc_day()} 23:59:59")  # later the same day: the same data
+    assert build("later.db")[0] == implicit

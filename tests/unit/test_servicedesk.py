@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from crpm.errors import (
@@ -12,7 +14,6 @@ from crpm.errors import (
     PermissionDenied,
     ValidationError,
 )
-from crpm.models import now_utc
 from crpm.permissions import SYSTEM
 
 FAR = "2099-12-31"
@@ -398,18 +399,22 @@ def test_unpriced_quotes_cannot_be_accepted(desk, people, goods, refused):
         desk.accept_quote(people.a, quote.id)
 
 
-def test_a_quote_past_its_date_is_expired_everywhere(services, desk, people, goods, refused):
+@pytest.mark.any_day
+def test_a_quote_past_its_date_is_expired_everywhere(desk, people, goods, refused, clock):
     widget, _ = goods
     quote = desk.request_quote(people.a, [(widget.id, 1)])
-    today = now_utc()[:10]
-    priced = desk.price_quote(people.staff, quote.id, {widget.id: "5.00"}, today)
-    assert priced.status == "priced"  # valid through the end of today
-    backdate(services, "quotes", quote.id, "valid_until", "2020-06-30 23:59:59")
+    today = clock.utc_day()
+    with refused(ValidationError, match="today or later"):
+        desk.price_quote(people.staff, quote.id, {widget.id: "5.00"}, today - timedelta(days=1))
+    priced = desk.price_quote(people.staff, quote.id, {widget.id: "5.00"}, today.isoformat())
+    clock.set(f"{today} 23:59:59")
+    assert desk.get_quote(people.a, quote.id).status == priced.status == "priced"  # all day
+    clock.advance(seconds=1)  # the next day
     assert desk.get_quote(people.a, quote.id).status == "expired"
     assert [q.id for q in desk.quotes(people.staff, status="expired").items] == [quote.id]
     assert desk.quotes(people.staff, status="priced").total == 0
     assert [q.status for q in desk.my_quotes(people.a).items] == ["expired"]
-    with refused(Conflict, match="expired on 2020-06-30"):
+    with refused(Conflict, match=f"expired on {today}"):
         desk.accept_quote(people.a, quote.id)
     with refused(Conflict, match="expired"):
         desk.reject_quote(people.a, quote.id)

@@ -325,3 +325,55 @@ class Page:
     offset: int
     total_is_capped: bool = False
     extra: dict = field(default_factory=dict)
+
+
+# --- sales documents ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who a document is from or to, as printed."""
+
+    name: str
+    lines: tuple[str, ...] = ()  # address lines, e-mail, company: printed in this order
+    tax_number: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """One line as sold (or, on a credit note, as given back): every figure kept at the time."""
+
+    sku: str
+    description: str
+    quantity: int
+    unit_cents: int
+    discount_cents: int
+    rate: Decimal  # percent, exact
+    net_cents: int
+    tax_cents: int
+    gross_cents: int
+
+
+@dataclass(frozen=True)
+class SalesDocument:
+    """An invoice (INV-YYYY-NNNNNN) or a credit note (CN-YYYY-NNNNNN) as issued; never changes.
+
+    `by_rate` is the breakdown per tax rate: (rate, net, tax, gross) in cents, rates ascending;
+    the totals are the sums of the lines. `refers_to` is the invoice a credit note credits."""
+
+    kind: str  # "invoice" or "credit_note"
+    number: str
+    issued_at: str  # UTC 'YYYY-MM-DD HH:MM:SS'
+    shop: Party
+    customer: Party
+    lines: tuple[DocumentLine, ...]
+    discount_cents: int
+    net_cents: int
+    tax_cents: int
+    gross_cents: int
+    by_rate: tuple[tuple[Decimal, int, int, int], ...]
+    prices_include_tax: bool
+    currency: str = "$"
+    purchase_id: int | None = None
+    refers_to: str | None = None
+    note: str = ""  # the payment note on an invoice, the reason on a credit note

@@ -105,8 +105,8 @@ def service_writer(services: Services) -> Callable:
 
 RAW_STATEMENTS = (
     "INSERT INTO purchases (customer_id, purchased_at, recorded_by, source) VALUES (?, ?, ?, ?)",
-    "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents)"
-    " VALUES (?, ?, ?, (SELECT price_cents FROM products WHERE id = ?))",
+    "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents, net_cents)"
+    " SELECT ?1, ?2, ?3, price_cents, ?3 * price_cents FROM products WHERE id = ?4",
     "UPDATE products SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
     "INSERT INTO stock_movements"
     " (product_id, kind, quantity, stock_after, purchase_id, reason, created_at, created_by)"

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "crpm.commands.data",
     "crpm.commands.backup",
     "crpm.commands.users",
+    "crpm.commands.sales",
 ]
 
 

@@ -71,10 +71,12 @@ CREATE OR REPLACE TABLE purchases (
     units BIGINT, cents BIGINT);
 CREATE OR REPLACE TABLE sales (
     line_id BIGINT, purchase_id BIGINT, customer_id BIGINT, product_id BIGINT,
-    purchased_at TIMESTAMP, quantity BIGINT, unit_price_cents BIGINT, cancelled BOOLEAN);
+    purchased_at TIMESTAMP, quantity BIGINT, net_cents BIGINT, tax_cents BIGINT,
+    discount_cents BIGINT, tax_rate VARCHAR, cancelled BOOLEAN);
 CREATE OR REPLACE TABLE returns (
     id BIGINT, line_id BIGINT, purchase_id BIGINT, customer_id BIGINT, product_id BIGINT,
-    returned_at TIMESTAMP, quantity BIGINT, unit_price_cents BIGINT, cancelled BOOLEAN);
+    returned_at TIMESTAMP, quantity BIGINT, net_cents BIGINT, tax_cents BIGINT,
+    discount_cents BIGINT, tax_rate VARCHAR, cancelled BOOLEAN);
 CREATE OR REPLACE TABLE first_purchases (customer_id BIGINT, first_at TIMESTAMP);
 CREATE OR REPLACE TABLE movements (
     id BIGINT, product_id BIGINT, kind VARCHAR, quantity BIGINT, created_at TIMESTAMP);
@@ -103,10 +105,11 @@ DELTA_SQL = {
     # units and cents (the totals of the purchase's lines) are filled in by the engine.
     "purchases": "SELECT id, customer_id, purchased_at, cancelled_at, 0, 0 FROM purchases",
     "sales": "SELECT l.id, l.purchase_id, pu.customer_id, l.product_id, pu.purchased_at,"
-    " l.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL"
-    " FROM purchase_lines l JOIN purchases pu ON pu.id = l.purchase_id",
+    " l.quantity, l.net_cents, l.tax_cents, l.discount_cents, l.tax_rate,"
+    " pu.cancelled_at IS NOT NULL FROM purchase_lines l JOIN purchases pu ON pu.id = l.purchase_id",
     "returns": "SELECT r.id, r.line_id, l.purchase_id, pu.customer_id, l.product_id,"
-    " r.returned_at, r.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL"
+    " r.returned_at, r.quantity, r.net_cents, r.tax_cents, r.discount_cents, l.tax_rate,"
+    " pu.cancelled_at IS NOT NULL"
     " FROM purchase_returns r JOIN purchase_lines l ON l.id = r.line_id"
     " JOIN purchases pu ON pu.id = l.purchase_id",
     "movements": "SELECT id, product_id, kind, quantity, created_at FROM stock_movements",
@@ -126,11 +129,13 @@ BULK_SQL = {
     " ORDER BY customer_id, id",
     # Facts in time order: a date range then skips whole row groups by their min/max.
     "sales": "SELECT l.id, l.purchase_id, pu.customer_id, l.product_id, pu.purchased_at,"
-    " l.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL"
+    " l.quantity, l.net_cents, l.tax_cents, l.discount_cents, l.tax_rate,"
+    " pu.cancelled_at IS NOT NULL"
     " FROM src.purchase_lines l JOIN purchases pu ON pu.id = l.purchase_id WHERE l.id <= $bound"
     " ORDER BY pu.purchased_at",
     "returns": "SELECT r.id, r.line_id, s.purchase_id, s.customer_id, s.product_id,"
-    " CAST(r.returned_at AS TIMESTAMP), r.quantity, s.unit_price_cents, s.cancelled"
+    " CAST(r.returned_at AS TIMESTAMP), r.quantity, r.net_cents, r.tax_cents, r.discount_cents,"
+    " s.tax_rate, s.cancelled"
     " FROM src.purchase_returns r JOIN sales s ON s.line_id = r.line_id WHERE r.id <= $bound"
     " ORDER BY 6",
     "movements": "SELECT id, product_id, kind, quantity, CAST(created_at AS TIMESTAMP)"
@@ -147,13 +152,13 @@ BULK_SQL = {
 # applied exactly once, by the high-water marks), a re-read purchase gets them recounted.
 ADD_LINE_TOTALS_SQL = (
     "UPDATE purchases SET units = purchases.units + d.units, cents = purchases.cents + d.cents"
-    " FROM (SELECT purchase_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents"
+    " FROM (SELECT purchase_id, sum(quantity) AS units, sum(net_cents) AS cents"
     "  FROM sales WHERE line_id > $after AND line_id <= $upto GROUP BY purchase_id) d"
     " WHERE purchases.id = d.purchase_id"
 )
 RECOUNT_LINE_TOTALS_SQL = (
     "UPDATE purchases SET units = d.units, cents = d.cents"
-    " FROM (SELECT purchase_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents"
+    " FROM (SELECT purchase_id, sum(quantity) AS units, sum(net_cents) AS cents"
     "  FROM sales WHERE list_contains($ids, purchase_id) GROUP BY purchase_id) d"
     " WHERE purchases.id = d.purchase_id"
 )
@@ -652,6 +657,13 @@ class Analytics:
         span, limit = DateRange.parse(date_from, date_to), _limit(limit)
         with self._lock:
             return self._rfm(self._snapshot(span), limit)
+
+    def tax(self, actor: Actor, date_from=None, date_to=None) -> pd.DataFrame:
+        """Net, tax, gross and discounts per tax rate, returns deducted (sql/analytics/tax.sql)."""
+        require(actor, "analytics")
+        span = DateRange.parse(date_from, date_to)
+        with self._lock:
+            return self._snapshot(span).query("tax")
 
     def page(
         self, actor: Actor, date_from=None, date_to=None, grain: str = "day", limit=10

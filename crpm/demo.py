@@ -199,13 +199,15 @@ PURCHASE_SQL = (
     "INSERT INTO purchases (id, customer_id, purchased_at, recorded_by, source, order_ref,"
     " cancelled_at, cancelled_by, cancel_reason) VALUES (?, ?, ?, ?, 'demo', NULL, ?, ?, ?)"
 )
+# Demo sales carry no tax and no discount: net = quantity x unit price, and so for returns.
 LINE_SQL = (
-    "INSERT INTO purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents)"
-    " VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents,"
+    " net_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5)"
 )
 RETURN_SQL = (
-    "INSERT INTO purchase_returns (id, line_id, quantity, returned_at, recorded_by, reason)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO purchase_returns (id, line_id, quantity, returned_at, recorded_by, reason,"
+    " net_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+    " ?3 * (SELECT unit_price_cents FROM purchase_lines WHERE id = ?2))"
 )
 MOVEMENT_SQL = (
     "INSERT INTO stock_movements (product_id, kind, quantity, stock_after, purchase_id, reason,"

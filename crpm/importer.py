@@ -936,14 +936,15 @@ def _write_purchases(conn, actor: Actor, now: str) -> None:
         " FROM staging.staged s JOIN staging.orders o ON o.order_ref = s.order_ref WHERE o.new"
     )
     conn.execute(
-        "INSERT INTO main.purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents)"
-        " SELECT :line + s.line, :purchase + o.line, s.product_id, s.quantity, s.unit_price_cents"
-        f"{new_rows} ORDER BY s.line",
+        "INSERT INTO main.purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents,"
+        " net_cents) SELECT :line + s.line, :purchase + o.line, s.product_id, s.quantity,"
+        f" s.unit_price_cents, s.quantity * s.unit_price_cents{new_rows} ORDER BY s.line",
         params,
     )
     conn.execute(
-        "INSERT INTO main.purchase_returns (line_id, quantity, returned_at, recorded_by, reason)"
-        " SELECT :line + s.line, s.returned_quantity, s.returned_at, :user, 'imported'"
+        "INSERT INTO main.purchase_returns (line_id, quantity, returned_at, recorded_by, reason,"
+        " net_cents) SELECT :line + s.line, s.returned_quantity, s.returned_at, :user,"
+        " 'imported', s.returned_quantity * s.unit_price_cents"
         f"{new_rows} AND s.returned_quantity > 0 ORDER BY s.returned_at, s.line",
         params,
     )

@@ -35,6 +35,10 @@ TEXT_LIMITS = {
     "category": 100,
     "description": 5000,
     "reason": 500,
+    "shop name": 200,
+    "shop address": 500,
+    "tax number": 64,
+    "payment note": 500,
 }
 
 
@@ -263,14 +267,23 @@ class PurchaseLine:
     quantity: int
     returned: int
     unit_price_cents: int
+    # As sold (crpm/pricing.py): discount (own plus share of the purchase's), rate in percent,
+    # net before tax and tax; returned_net_cents is what the returns gave back of the net.
+    discount_cents: int = 0
+    tax_rate: Decimal = Decimal(0)
+    net_cents: int = 0
+    tax_cents: int = 0
+    returned_net_cents: int = 0
 
     @property
     def total_cents(self) -> int:
-        return self.quantity * self.unit_price_cents
+        """What the line cost the customer: net + tax."""
+        return self.net_cents + self.tax_cents
 
     @property
-    def net_cents(self) -> int:
-        return (self.quantity - self.returned) * self.unit_price_cents
+    def revenue_cents(self) -> int:
+        """Net before tax less what returns gave back."""
+        return self.net_cents - self.returned_net_cents
 
 
 @dataclass(frozen=True)
@@ -284,6 +297,8 @@ class Purchase:
     order_ref: str | None
     cancelled_at: str | None
     lines: tuple[PurchaseLine, ...] = ()
+    prices_include_tax: bool = False
+    invoice_number: str | None = None
 
     @property
     def status(self) -> str:
@@ -295,11 +310,17 @@ class Purchase:
 
     @property
     def total_cents(self) -> int:
+        """What the purchase cost the customer: net + tax."""
         return sum(line.total_cents for line in self.lines)
 
     @property
-    def net_cents(self) -> int:
-        return 0 if self.cancelled_at else sum(line.net_cents for line in self.lines)
+    def tax_cents(self) -> int:
+        return sum(line.tax_cents for line in self.lines)
+
+    @property
+    def revenue_cents(self) -> int:
+        """Net before tax after returns; nothing once cancelled."""
+        return 0 if self.cancelled_at else sum(line.revenue_cents for line in self.lines)
 
 
 @dataclass(frozen=True)

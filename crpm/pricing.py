@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from crpm.errors import ValidationError
+from crpm.models import parse_money
 
 HUNDRED = Decimal(100)
 MAX_RATE_PLACES = 4  # 8.875% is a real sales tax; a rate is kept as its exact decimal text
@@ -164,3 +165,21 @@ def returned_share(line: PricedLine, returned_before: int, returning: int) -> Pr
     return PricedLine(
         line.unit_cents, returning, line.rate, part(line.discount_cents), net, tax, net + tax
     )
+
+
+def parse_discount(value, field_name: str = "discount") -> Discount:
+    """ "10%" (a percentage, up to two decimals) or "1.50" (an amount); empty is none."""
+    if isinstance(value, Discount):
+        return value
+    text = str(value if value is not None else "").strip()
+    if not text or text in ("0", "0%"):
+        return NO_DISCOUNT
+    if not text.endswith("%"):
+        return Discount(cents=parse_money(text, field_name))
+    try:
+        percent = Decimal(text[:-1].strip())
+    except InvalidOperation:
+        raise ValidationError(field_name, f"{text!r} is not a percentage or an amount") from None
+    if not percent.is_finite() or not 0 <= percent <= 100 or -percent.as_tuple().exponent > 2:
+        raise ValidationError(field_name, "must be 0% to 100%, two decimals at most")
+    return Discount(percent=percent)

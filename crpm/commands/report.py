@@ -10,7 +10,7 @@ from crpm.commands import UsageError, open_existing
 from crpm.models import format_money, parse_int
 from crpm.permissions import SYSTEM
 
-REPORTS = ("summary", "top-customers", "products", "trend", "stock", "rfm")
+REPORTS = ("summary", "top-customers", "products", "trend", "stock", "rfm", "tax")
 FORMATS = ("table", "csv", "json")
 GRAINS = ("day", "week", "month")
 SUMMARY_KEYS = (
@@ -113,6 +113,10 @@ def _rfm(analytics, args):
     return _head(lists["customers"][list(RFM_COLUMNS)], args)
 
 
+def _tax(analytics, args):
+    return analytics.tax(SYSTEM, **_span(args))
+
+
 def _head(frame, args):
     if args.limit in (None, ""):
         return frame
@@ -126,6 +130,7 @@ REPORT_RUNNERS = {
     "trend": _trend,
     "stock": _stock,
     "rfm": _rfm,
+    "tax": _tax,
 }
 
 

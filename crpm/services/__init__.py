@@ -7,9 +7,11 @@ from crpm.db import Store
 from crpm.services.accounts import AccountService
 from crpm.services.audit import AuditService
 from crpm.services.customers import CustomerService
+from crpm.services.documents import DocumentService
 from crpm.services.products import ProductService
 from crpm.services.purchases import PurchaseService
 from crpm.services.servicedesk import ServiceDesk
+from crpm.services.taxes import TaxService
 
 
 class Services:
@@ -23,6 +25,8 @@ class Services:
         self.audit = AuditService(store)
         self.accounts = AccountService(store)
         self.desk = ServiceDesk(store, self.purchases)
+        self.taxes = TaxService(store)
+        self.documents = DocumentService(store)
 
 
 def open_services(path, clock: Clock | None = None) -> Services:

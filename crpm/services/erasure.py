@@ -46,6 +46,7 @@ FREE_TEXT_COLUMNS = (
     ("ticket_events", "body"),
     ("quotes", "request_text"),
     ("quotes", "message"),
+    ("credit_notes", "reason"),
 )
 MIN_SCRUBBED_LENGTH = 4  # shorter values would blank unrelated text
 
@@ -144,6 +145,12 @@ def _anonymise_customer(conn, customer_id: int) -> None:
     )
     # Merge the search index so the old tokens are gone from its segments, not just marked.
     conn.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')")
+    # Issued documents never change, but for this: they name the anonymised customer now.
+    conn.execute(
+        "UPDATE invoices SET customer = json_object('name', ?, 'lines', json_array())"
+        " WHERE purchase_id IN (SELECT id FROM purchases WHERE customer_id = ?)",
+        (f"Erased customer #{customer_id}", customer_id),
+    )
 
 
 def _scrub_audit(conn, customer, user, values: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from crpm.errors import Conflict, InactiveRecord, NotFound, ValidationError
 from crpm.models import (
@@ -24,17 +25,29 @@ from crpm.models import (
     unpack,
 )
 from crpm.permissions import Actor, require, require_customer_access
-from crpm.services import audit, stock
+from crpm.pricing import (
+    NO_DISCOUNT,
+    Discount,
+    LineInput,
+    PricedLine,
+    parse_discount,
+    price_lines,
+    returned_share,
+)
+from crpm.services import audit, documents, stock
 from crpm.services.search import clamp_page
+from crpm.services.taxes import rates_for, read_settings
 
 SOURCES = ("dashboard", "import", "quote", "api", "cli", "demo")
 MAX_LINES = 200
 
 LINES_SQL = """
 SELECT l.id, l.product_id, p.sku, p.name AS product_name, l.quantity, l.unit_price_cents,
-       coalesce((SELECT sum(r.quantity) FROM purchase_returns r WHERE r.line_id = l.id), 0)
-           AS returned
+       coalesce(r.quantity, 0) AS returned, l.discount_cents, l.tax_rate, l.net_cents,
+       l.tax_cents, coalesce(r.net_cents, 0) AS returned_net_cents
 FROM purchase_lines l JOIN products p ON p.id = l.product_id
+LEFT JOIN (SELECT line_id, sum(quantity) AS quantity, sum(net_cents) AS net_cents
+           FROM purchase_returns GROUP BY line_id) r ON r.line_id = l.id
 WHERE l.purchase_id = ? ORDER BY l.id
 """
 
@@ -43,9 +56,9 @@ SELECT pu.id, pu.purchased_at, pu.customer_id, c.name AS customer_name, pu.sourc
        pu.cancelled_at,
        (SELECT count(*) FROM purchase_lines l WHERE l.purchase_id = pu.id) AS lines,
        (SELECT sum(l.quantity) FROM purchase_lines l WHERE l.purchase_id = pu.id) AS units,
-       (SELECT sum(l.quantity * l.unit_price_cents) FROM purchase_lines l
+       (SELECT sum(l.net_cents + l.tax_cents) FROM purchase_lines l
          WHERE l.purchase_id = pu.id) AS total_cents,
-       (SELECT coalesce(sum(r.quantity * l.unit_price_cents), 0) FROM purchase_returns r
+       (SELECT coalesce(sum(r.net_cents + r.tax_cents), 0) FROM purchase_returns r
           JOIN purchase_lines l ON l.id = r.line_id WHERE l.purchase_id = pu.id)
            AS returned_cents
 FROM purchases pu JOIN customers c ON c.id = pu.customer_id
@@ -54,10 +67,10 @@ FROM purchases pu JOIN customers c ON c.id = pu.customer_id
 HISTORY_SQL = """
 SELECT pu.id AS purchase_id, pu.purchased_at, pu.cancelled_at, l.id AS line_id,
        p.id AS product_id, p.sku, p.name AS product_name, p.status AS product_status,
-       l.quantity, l.unit_price_cents, l.quantity * l.unit_price_cents AS line_total_cents,
+       l.quantity, l.unit_price_cents, l.net_cents + l.tax_cents AS line_total_cents,
        coalesce((SELECT sum(r.quantity) FROM purchase_returns r WHERE r.line_id = l.id), 0)
            AS returned,
-       (SELECT sum(o.quantity * o.unit_price_cents) FROM purchase_lines o
+       (SELECT sum(o.net_cents + o.tax_cents) FROM purchase_lines o
          WHERE o.purchase_id = pu.id) AS purchase_total_cents
 FROM purchases pu
 JOIN purchase_lines l ON l.purchase_id = pu.id
@@ -69,16 +82,19 @@ LIMIT ? OFFSET ?
 
 
 def normalise_lines(lines) -> list[dict]:
-    """[(product_id, quantity) | {product_id, quantity[, unit_price_cents]}] merged by product."""
+    """[(product_id, quantity) | {product_id, quantity[, unit_price_cents][, discount]}] merged
+    by product; a discount is "10%" or an amount ("1.50") off the line."""
     if not isinstance(lines, (list, tuple)):
         raise ValidationError("lines", "give a list of (product id, quantity)")
     if not lines:
         raise ValidationError("lines", "a purchase needs at least one product")
     merged: OrderedDict[int, dict] = OrderedDict()
     for number, line in enumerate(lines, start=1):
+        discount = NO_DISCOUNT
         if isinstance(line, dict):
             product_id, quantity = line.get("product_id"), line.get("quantity")
             price = line.get("unit_price_cents")
+            discount = parse_discount(line.get("discount"), f"line {number} discount")
         else:
             product_id, quantity = unpack(line, 2, f"line {number}", "(product id, quantity)")
             price = None
@@ -86,6 +102,8 @@ def normalise_lines(lines) -> list[dict]:
         quantity = parse_quantity(quantity, f"line {number} quantity")
         entry = merged.setdefault(product_id, {"product_id": product_id, "quantity": 0})
         entry["quantity"] += quantity
+        if entry.setdefault("discount", discount) != discount:
+            raise ValidationError(f"line {number} discount", "differs for the same product")
         if price is not None:
             cents = parse_int(price, f"line {number} unit price", maximum=MAX_CENTS)
             if entry.setdefault("unit_price_cents", cents) != cents:
@@ -104,9 +122,12 @@ class Order:
     source: str
     at: str
     order_ref: str | None
+    discount: Discount = NO_DISCOUNT  # off the whole purchase, spread over its lines
 
 
-def clean_order(customer_id, lines, source, purchased_at, order_ref, now: str) -> Order:
+def clean_order(
+    customer_id, lines, source, purchased_at, order_ref, now: str, discount=None
+) -> Order:
     """Validate everything that needs no store, before the write lock is taken."""
     if source not in SOURCES:
         raise ValidationError("source", f"must be one of {', '.join(SOURCES)}")
@@ -116,6 +137,20 @@ def clean_order(customer_id, lines, source, purchased_at, order_ref, now: str) -
         source=source,
         at=parse_time(purchased_at, "purchased_at") if purchased_at else now,
         order_ref=order_ref or None,
+        discount=parse_discount(discount, "purchase discount"),
+    )
+
+
+def as_priced(line: PurchaseLine) -> PricedLine:
+    """A stored line as pricing sees it (its figures as sold)."""
+    return PricedLine(
+        line.unit_price_cents,
+        line.quantity,
+        line.tax_rate,
+        line.discount_cents,
+        line.net_cents,
+        line.tax_cents,
+        line.net_cents + line.tax_cents,
     )
 
 
@@ -149,10 +184,12 @@ class PurchaseService:
         source: str = "dashboard",
         purchased_at=None,
         order_ref: str | None = None,
+        discount=None,
     ) -> Purchase:
+        """Record a sale; `discount` ("10%" or "5.00") comes off the whole purchase."""
         require(actor, "manage_records")
         order = clean_order(
-            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp()
+            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp(), discount
         )
         with self.store.write() as conn:
             return self._write(conn, actor, order)
@@ -166,10 +203,11 @@ class PurchaseService:
         source: str = "dashboard",
         purchased_at=None,
         order_ref: str | None = None,
+        discount=None,
     ) -> int:
         """Write a purchase inside the caller's transaction (used by quotes too)."""
         order = clean_order(
-            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp()
+            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp(), discount
         )
         return self._write(conn, actor, order).id
 
@@ -182,12 +220,27 @@ class PurchaseService:
             raise NotFound("customer", order.customer_id)
         if customer["status"] != "active":
             raise InactiveRecord("customer", order.customer_id, customer["name"])
+        inclusive = read_settings(conn).prices_include_tax
+        priced = self._price(conn, order, inclusive)
         purchase_id = conn.execute(
-            "INSERT INTO purchases (customer_id, purchased_at, recorded_by, source, order_ref)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (order.customer_id, order.at, actor.username, order.source, order.order_ref),
+            "INSERT INTO purchases (customer_id, purchased_at, recorded_by, source, order_ref,"
+            " prices_include_tax) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                order.customer_id,
+                order.at,
+                actor.username,
+                order.source,
+                order.order_ref,
+                int(inclusive),
+            ),
         ).lastrowid
-        sold = tuple(self._sell(conn, actor, purchase_id, line, order.at) for line in order.lines)
+        sold = tuple(
+            self._sell(conn, actor, purchase_id, line["product_id"], figures, order.at)
+            for line, figures in zip(order.lines, priced, strict=True)
+        )
+        invoice = None
+        if order.source not in documents.UNINVOICED_SOURCES:
+            invoice = documents.issue_invoice(conn, purchase_id)
         purchase = Purchase(
             id=purchase_id,
             customer_id=order.customer_id,
@@ -198,21 +251,62 @@ class PurchaseService:
             order_ref=order.order_ref,
             cancelled_at=None,
             lines=sold,
+            prices_include_tax=inclusive,
+            invoice_number=invoice,
         )
         audit.record(conn, actor, "create", "purchase", purchase_id, after=_audited(purchase))
         return purchase
 
-    def _sell(self, conn, actor: Actor, purchase_id: int, line: dict, at: str) -> PurchaseLine:
-        product_id, quantity = line["product_id"], line["quantity"]
-        product = stock.sell(conn, actor, product_id, quantity, purchase_id, at)
-        price = line.get("unit_price_cents", product["price_cents"])
+    @staticmethod
+    def _price(conn, order: Order, inclusive: bool) -> list[PricedLine]:
+        """Every line priced at today's prices (or the quote's) and rates, by crpm/pricing.py."""
+        ids = [line["product_id"] for line in order.lines]
+        marks = ", ".join("?" * len(ids))
+        prices = dict(
+            conn.execute(f"SELECT id, price_cents FROM products WHERE id IN ({marks})", ids)
+        )
+        rates = rates_for(conn, ids)
+        inputs = [
+            LineInput(
+                line.get("unit_price_cents", prices.get(line["product_id"], 0)),
+                line["quantity"],
+                rates.get(line["product_id"], Decimal(0)),
+                line.get("discount", NO_DISCOUNT),
+            )
+            for line in order.lines
+        ]
+        return price_lines(inputs, inclusive, order.discount)
+
+    @staticmethod
+    def _sell(conn, actor: Actor, purchase_id, product_id, line: PricedLine, at) -> PurchaseLine:
+        product = stock.sell(conn, actor, product_id, line.quantity, purchase_id, at)
+        rate = f"{line.rate.normalize():f}"
         line_id = conn.execute(
-            "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents)"
-            " VALUES (?, ?, ?, ?)",
-            (purchase_id, product_id, quantity, price),
+            "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents,"
+            " discount_cents, tax_rate, net_cents, tax_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                purchase_id,
+                product_id,
+                line.quantity,
+                line.unit_cents,
+                line.discount_cents,
+                rate,
+                line.net_cents,
+                line.tax_cents,
+            ),
         ).lastrowid
         return PurchaseLine(
-            line_id, product_id, product["sku"], product["name"], quantity, 0, price
+            line_id,
+            product_id,
+            product["sku"],
+            product["name"],
+            line.quantity,
+            0,
+            line.unit_cents,
+            line.discount_cents,
+            Decimal(rate),
+            line.net_cents,
+            line.tax_cents,
         )
 
     def cancel(self, actor: Actor, purchase_id, reason: str = "") -> Purchase:
@@ -225,6 +319,12 @@ class PurchaseService:
             if purchase.cancelled_at:
                 raise Conflict("purchase", f"purchase #{purchase_id} is already cancelled")
             now = conn.clock.stamp()
+            credited = [
+                (line.id, returned_share(as_priced(line), line.returned, left))
+                for line in purchase.lines
+                if (left := line.quantity - line.returned) > 0
+            ]
+            documents.issue_credit_note(conn, purchase_id, "cancel", reason, credited)
             for line in purchase.lines:
                 if line.quantity > line.returned:
                     stock.move(
@@ -275,11 +375,22 @@ class PurchaseService:
                     "quantity", f"only {left} of {line.sku} can still be returned from this line"
                 )
             now = conn.clock.stamp()
+            share = returned_share(as_priced(line), line.returned, quantity)
             conn.execute(
-                "INSERT INTO purchase_returns (line_id, quantity, returned_at, recorded_by, reason)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (line_id, quantity, now, actor.username, reason),
+                "INSERT INTO purchase_returns (line_id, quantity, returned_at, recorded_by, reason,"
+                " discount_cents, net_cents, tax_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    line_id,
+                    quantity,
+                    now,
+                    actor.username,
+                    reason,
+                    share.discount_cents,
+                    share.net_cents,
+                    share.tax_cents,
+                ),
             )
+            documents.issue_credit_note(conn, purchase.id, "return", reason, [(line_id, share)])
             stock.move(conn, actor, line.product_id, quantity, "return", reason, purchase.id, now)
             audit.record(
                 conn,
@@ -306,14 +417,16 @@ class PurchaseService:
 
     def _load(self, conn, purchase_id: int) -> Purchase:
         row = conn.execute(
-            "SELECT pu.*, c.name AS customer_name FROM purchases pu"
-            " JOIN customers c ON c.id = pu.customer_id WHERE pu.id = ?",
+            "SELECT pu.*, c.name AS customer_name, i.number AS invoice_number FROM purchases pu"
+            " JOIN customers c ON c.id = pu.customer_id"
+            " LEFT JOIN invoices i ON i.purchase_id = pu.id WHERE pu.id = ?",
             (purchase_id,),
         ).fetchone()
         if row is None:
             raise NotFound("purchase", purchase_id)
         lines = tuple(
-            PurchaseLine(**dict(line)) for line in conn.execute(LINES_SQL, (purchase_id,))
+            PurchaseLine(**{**dict(line), "tax_rate": Decimal(line["tax_rate"])})
+            for line in conn.execute(LINES_SQL, (purchase_id,))
         )
         return Purchase(
             id=row["id"],
@@ -325,6 +438,8 @@ class PurchaseService:
             order_ref=row["order_ref"],
             cancelled_at=row["cancelled_at"],
             lines=lines,
+            prices_include_tax=bool(row["prices_include_tax"]),
+            invoice_number=row["invoice_number"],
         )
 
     def history(self, actor: Actor, customer_id, limit: int = 200, offset: int = 0) -> Page:
@@ -339,14 +454,14 @@ class PurchaseService:
         totals = conn.execute(
             "SELECT count(*) AS lines,"
             " count(DISTINCT pu.id) FILTER (WHERE pu.cancelled_at IS NULL) AS purchases,"
-            " coalesce(sum(l.quantity * l.unit_price_cents)"
+            " coalesce(sum(l.net_cents + l.tax_cents)"
             "   FILTER (WHERE pu.cancelled_at IS NULL), 0) AS gross_cents"
             " FROM purchases pu JOIN purchase_lines l ON l.purchase_id = pu.id"
             " WHERE pu.customer_id = ?",
             (customer_id,),
         ).fetchone()
         returned = conn.execute(
-            "SELECT coalesce(sum(r.quantity * l.unit_price_cents), 0) FROM purchase_returns r"
+            "SELECT coalesce(sum(r.net_cents + r.tax_cents), 0) FROM purchase_returns r"
             " JOIN purchase_lines l ON l.id = r.line_id JOIN purchases pu ON pu.id = l.purchase_id"
             " WHERE pu.customer_id = ? AND pu.cancelled_at IS NULL",
             (customer_id,),

@@ -187,7 +187,7 @@ class PurchaseHandlers:
             f"**Purchase #{purchase.id}** · {purchase.purchased_at} UTC · customer "
             f"#{purchase.customer_id} {purchase.customer_name} · **{state}**  \n"
             f"Total {self.ctx.money(purchase.total_cents)} · net after returns "
-            f"{self.ctx.money(purchase.net_cents)} · recorded by {purchase.recorded_by} "
+            f"{self.ctx.money(purchase.revenue_cents)} · recorded by {purchase.recorded_by} "
             f"({purchase.source})"
         )
         returnable = [

@@ -3,8 +3,9 @@
 --   orders, first_purchase, last_purchase  purchases not cancelled, at purchased_at
 --   units, revenue_cents  sales at purchased_at minus returns at returned_at, cancelled
 --                         purchases and their returns left out
--- Sales come from the purchases' line totals (units, cents: the sums of quantity and
--- quantity x unit price over each purchase's lines, kept by the engine), one row per purchase.
+-- Sales come from the purchases' line totals (units, cents: the sums of quantity and of the
+-- net (after discounts, before tax) of each purchase's lines, kept by the engine), one row per
+-- purchase.
 -- A customer whose only activity in the range is a return has a row too (no orders, negative
 -- revenue), so that the revenue of all rows adds up to the summary's revenue.
 CREATE OR REPLACE TEMP TABLE customer_totals AS
@@ -16,7 +17,7 @@ WITH orders AS (
     WHERE cancelled_at IS NULL AND purchased_at >= $date_from AND purchased_at < $date_to
     GROUP BY customer_id
 ), returned AS (
-    SELECT customer_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents
+    SELECT customer_id, sum(quantity) AS units, sum(net_cents) AS cents
     FROM returns
     WHERE NOT cancelled AND returned_at >= $date_from AND returned_at < $date_to
     GROUP BY customer_id

@@ -10,12 +10,12 @@ SELECT product_id,
        CAST(coalesce(sum(returned_units), 0) AS BIGINT) AS returned_units,
        CAST(coalesce(sum(returned_cents), 0) AS BIGINT) AS returned_cents
 FROM (
-    SELECT product_id, quantity AS sold_units, quantity * unit_price_cents AS sold_cents,
+    SELECT product_id, quantity AS sold_units, net_cents AS sold_cents,
            NULL AS returned_units, NULL AS returned_cents
     FROM sales
     WHERE NOT cancelled AND purchased_at >= $date_from AND purchased_at < $date_to
     UNION ALL
-    SELECT product_id, NULL, NULL, quantity, quantity * unit_price_cents
+    SELECT product_id, NULL, NULL, quantity, net_cents
     FROM returns
     WHERE NOT cancelled AND returned_at >= $date_from AND returned_at < $date_to
 )

@@ -3,12 +3,12 @@
 -- period of purchased_at, returns in the period of returned_at, cancelled purchases and their
 -- returns are left out. Periods without activity are filled with zeros by the engine.
 WITH activity AS (
-    SELECT purchased_at AS moment, product_id, quantity AS units, quantity * unit_price_cents AS cents
+    SELECT purchased_at AS moment, product_id, quantity AS units, net_cents AS cents
     FROM sales
     WHERE NOT cancelled AND purchased_at >= $date_from AND purchased_at < $date_to
       AND list_contains($product_ids, product_id)
     UNION ALL
-    SELECT returned_at, product_id, -quantity, -quantity * unit_price_cents
+    SELECT returned_at, product_id, -quantity, -net_cents
     FROM returns
     WHERE NOT cancelled AND returned_at >= $date_from AND returned_at < $date_to
       AND list_contains($product_ids, product_id)

@@ -2,8 +2,9 @@
 -- (product_totals.sql and customer_totals.sql, built first by the engine) and the store copy.
 -- Tables are the engine's DuckDB copy (see crpm/analytics.py): sales = purchase lines with their
 -- purchase's customer, time and cancelled flag; returns = purchase_returns likewise.
---   gross_sales  quantity x unit price over lines of purchases not cancelled, at purchased_at
---   returns      returned quantity x the line's unit price, at returned_at; returns on a purchase
+--   gross_sales  the lines' net (after discounts, before tax) over purchases not cancelled, at
+--                purchased_at (with no tax and no discount: quantity x unit price)
+--   returns      the returned units' share of their line's net, at returned_at; returns on a purchase
 --                that was cancelled later are left out too (its sale is already out of gross)
 --   revenue      gross_sales - returns; units_sold likewise in units
 --   orders       purchases not cancelled; active_customers: distinct buyers of those orders

@@ -9,7 +9,7 @@ WITH activity AS (
     FROM purchases
     WHERE cancelled_at IS NULL AND purchased_at >= $date_from AND purchased_at < $date_to
     UNION ALL
-    SELECT returned_at, -quantity, -quantity * unit_price_cents
+    SELECT returned_at, -quantity, -net_cents
     FROM returns
     WHERE NOT cancelled AND returned_at >= $date_from AND returned_at < $date_to
 )

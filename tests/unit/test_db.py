@@ -61,9 +61,9 @@ def insert_purchase(conn, customer_id: int, product_id: int, quantity=1, price=1
         (customer_id, NOW),
     ).lastrowid
     conn.execute(
-        "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents)"
-        " VALUES (?, ?, ?, ?)",
-        (purchase_id, product_id, quantity, price),
+        "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents,"
+        " net_cents) VALUES (?, ?, ?, ?, ?)",
+        (purchase_id, product_id, quantity, price, quantity * price),
     )
     return purchase_id
 

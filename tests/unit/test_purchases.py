@@ -57,7 +57,7 @@ def test_a_purchase_captures_prices_and_takes_stock(services, actor, shop, ann, 
         ("TEA", 3, 450),
         ("MUG", 1, 1200),
     ]
-    assert purchase.total_cents == 3 * 450 + 1200 == purchase.net_cents
+    assert purchase.total_cents == 3 * 450 + 1200 == purchase.revenue_cents
     assert (purchase.customer_name, purchase.status, purchase.source) == (
         "Ann Smith",
         "completed",
@@ -144,7 +144,7 @@ def test_cancel_puts_all_stock_back_and_keeps_the_lines(services, actor, shop, a
     cancelled = services.purchases.cancel(actor, purchase.id, "customer called")
     assert cancelled.status == "cancelled" and cancelled.cancelled_at
     assert cancelled.lines == purchase.lines
-    assert (cancelled.total_cents, cancelled.net_cents) == (purchase.total_cents, 0)
+    assert (cancelled.total_cents, cancelled.revenue_cents) == (purchase.total_cents, 0)
     assert (stock_of(services, actor, tea), stock_of(services, actor, mug)) == (10, 3)
     assert movements(services, actor, mug)[-1] == ("cancel", 2, 3)
 
@@ -180,8 +180,8 @@ def test_a_return_adds_a_row_and_reduces_revenue(services, actor, shop, ann, tea
     purchase = shop.sale(ann, (tea, 3))
     after = services.purchases.return_items(actor, purchase.lines[0].id, 1, "damaged")
     line = after.lines[0]
-    assert (line.quantity, line.returned, line.net_cents) == (3, 1, 2 * 450)
-    assert after.status == "partly returned" and after.net_cents == 900
+    assert (line.quantity, line.returned, line.revenue_cents) == (3, 1, 2 * 450)
+    assert after.status == "partly returned" and after.revenue_cents == 900
     assert stock_of(services, actor, tea) == 8
     returns = services.store.query("SELECT line_id, quantity, reason FROM purchase_returns")
     assert [tuple(row) for row in returns] == [(line.id, 1, "damaged")]

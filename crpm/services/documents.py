@@ -1,0 +1,237 @@
+"""Invoices and credit notes.
+
+A number comes from a gap-free sequence per kind and year (INV-2026-000123, CN-2026-000045),
+taken inside the sale's (or the return's) own write transaction: a sale that fails rolls its
+number back with it, and SQLite's single writer hands the next one to the next sale. A document
+is issued once and never changes; the shop's and the customer's details are kept as printed.
+Purchases that came from an import or the demo were invoiced by the system they came from, and
+those recorded before invoices existed have none: asking for theirs is a clear refusal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from crpm.errors import NotFound
+from crpm.models import DocumentLine, Party, SalesDocument, parse_id
+from crpm.permissions import Actor
+from crpm.pricing import PricedLine
+from crpm.services.taxes import read_settings
+
+UNINVOICED_SOURCES = ("import", "demo")
+
+DOCUMENT_LINES_SQL = """
+SELECT p.sku, p.name AS description, {quantity} AS quantity, l.unit_price_cents AS unit_cents,
+       {figures}, l.tax_rate
+FROM {source} JOIN products p ON p.id = l.product_id
+"""
+INVOICE_LINES_SQL = (
+    DOCUMENT_LINES_SQL.format(
+        quantity="l.quantity",
+        figures="l.discount_cents, l.net_cents, l.tax_cents",
+        source="purchase_lines l",
+    )
+    + " WHERE l.purchase_id = ? ORDER BY l.id"
+)
+CREDIT_LINES_SQL = (
+    DOCUMENT_LINES_SQL.format(
+        quantity="c.quantity",
+        figures="c.discount_cents, c.net_cents, c.tax_cents",
+        source="credit_note_lines c JOIN purchase_lines l ON l.id = c.line_id",
+    )
+    + " WHERE c.credit_note_id = ? ORDER BY c.id"
+)
+
+
+def next_number(conn, kind: str, year: int) -> str:
+    conn.execute(
+        "INSERT INTO document_sequences (kind, year, last) VALUES (?, ?, 0)"
+        " ON CONFLICT (kind, year) DO NOTHING",
+        (kind, year),
+    )
+    last = conn.execute(
+        "UPDATE document_sequences SET last = last + 1 WHERE kind = ? AND year = ? RETURNING last",
+        (kind, year),
+    ).fetchone()[0]
+    return f"{kind}-{year}-{last:06d}"
+
+
+def issue_invoice(conn, purchase_id: int) -> str:
+    """Issue the invoice of a purchase just written, inside its transaction."""
+    settings = read_settings(conn)
+    shop = Party(settings.name, tuple(settings.address.splitlines()), settings.tax_number)
+    issued_at = conn.clock.stamp()
+    number = next_number(conn, "INV", int(issued_at[:4]))
+    conn.execute(
+        "INSERT INTO invoices (number, purchase_id, issued_at, shop, customer, note)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            number,
+            purchase_id,
+            issued_at,
+            _party_json(shop),
+            _party_json(_customer_party(conn, purchase_id)),
+            settings.payment_note,
+        ),
+    )
+    return number
+
+
+def issue_credit_note(
+    conn, purchase_id: int, kind: str, reason: str, credited: list[tuple[int, PricedLine]]
+) -> str | None:
+    """A credit note for `credited` (line id, the share given back) against the purchase's
+    invoice; None when the purchase has no invoice (imported, demo, or from before invoices)."""
+    invoice = conn.execute(
+        "SELECT id FROM invoices WHERE purchase_id = ?", (purchase_id,)
+    ).fetchone()
+    if invoice is None or not credited:
+        return None
+    issued_at = conn.clock.stamp()
+    number = next_number(conn, "CN", int(issued_at[:4]))
+    note_id = conn.execute(
+        "INSERT INTO credit_notes (number, invoice_id, kind, issued_at, reason)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (number, invoice["id"], kind, issued_at, reason),
+    ).lastrowid
+    conn.executemany(
+        "INSERT INTO credit_note_lines (credit_note_id, line_id, quantity, discount_cents,"
+        " net_cents, tax_cents) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (note_id, line_id, s.quantity, s.discount_cents, s.net_cents, s.tax_cents)
+            for line_id, s in credited
+        ],
+    )
+    return number
+
+
+def _customer_party(conn, purchase_id: int) -> Party:
+    row = conn.execute(
+        "SELECT c.name, c.email, c.company, c.address, c.city, c.country FROM purchases pu"
+        " JOIN customers c ON c.id = pu.customer_id WHERE pu.id = ?",
+        (purchase_id,),
+    ).fetchone()
+    place = " ".join(part for part in (row["city"], row["country"]) if part)
+    lines = (row["company"], *row["address"].splitlines(), place, row["email"])
+    return Party(row["name"], tuple(line for line in lines if line))
+
+
+def _party_json(party: Party) -> str:
+    return json.dumps(
+        {"name": party.name, "lines": list(party.lines), "tax_number": party.tax_number}
+    )
+
+
+def _party(text: str) -> Party:
+    data = json.loads(text)
+    return Party(data["name"], tuple(data["lines"]), data.get("tax_number", ""))
+
+
+def _lines(rows) -> tuple[DocumentLine, ...]:
+    return tuple(
+        DocumentLine(
+            sku=row["sku"],
+            description=row["description"],
+            quantity=row["quantity"],
+            unit_cents=row["unit_cents"],
+            discount_cents=row["discount_cents"],
+            rate=Decimal(row["tax_rate"]),
+            net_cents=row["net_cents"],
+            tax_cents=row["tax_cents"],
+            gross_cents=row["net_cents"] + row["tax_cents"],
+        )
+        for row in rows
+    )
+
+
+def _by_rate(lines) -> tuple[tuple[Decimal, int, int, int], ...]:
+    sums = defaultdict(lambda: [0, 0, 0])
+    for line in lines:
+        figures = sums[line.rate]
+        figures[0] += line.net_cents
+        figures[1] += line.tax_cents
+        figures[2] += line.gross_cents
+    return tuple((rate, *sums[rate]) for rate in sorted(sums))
+
+
+class DocumentService:
+    """Read issued documents back (staff: any; a customer: their own only, others not found)."""
+
+    def __init__(self, store, currency: str = "$"):
+        self.store = store
+        self.currency = currency
+
+    def invoice(self, actor: Actor, purchase_id) -> SalesDocument:
+        purchase_id = parse_id(purchase_id, "purchase")
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT i.*, pu.customer_id, pu.prices_include_tax, pu.source FROM purchases pu"
+                " LEFT JOIN invoices i ON i.purchase_id = pu.id WHERE pu.id = ?",
+                (purchase_id,),
+            ).fetchone()
+            _check_owner(actor, row, "purchase", purchase_id)
+            if row["number"] is None:
+                raise NotFound("invoice of purchase", purchase_id)
+            lines = _lines(conn.execute(INVOICE_LINES_SQL, (purchase_id,)))
+        return self._document("invoice", row, lines, purchase_id, None, row["note"])
+
+    def credit_notes(self, actor: Actor, purchase_id) -> list[str]:
+        """The numbers of a purchase's credit notes, oldest first."""
+        self.invoice(actor, purchase_id)  # the same access and existence rules
+        rows = self.store.query(
+            "SELECT c.number FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id"
+            " WHERE i.purchase_id = ? ORDER BY c.id",
+            (parse_id(purchase_id, "purchase"),),
+        )
+        return [row[0] for row in rows]
+
+    def credit_note(self, actor: Actor, number) -> SalesDocument:
+        number = str(number or "").strip().upper()
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT c.id, c.number, c.issued_at, c.reason, i.number AS invoice_number,"
+                " i.shop, i.customer, i.purchase_id, pu.customer_id, pu.prices_include_tax"
+                " FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id"
+                " JOIN purchases pu ON pu.id = i.purchase_id WHERE c.number = ?",
+                (number,),
+            ).fetchone()
+            _check_owner(actor, row, "credit note", number)
+            lines = _lines(conn.execute(CREDIT_LINES_SQL, (row["id"],)))
+        return self._document(
+            "credit_note", row, lines, row["purchase_id"], row["invoice_number"], row["reason"]
+        )
+
+    def _document(self, kind, row, lines, purchase_id, refers_to, note) -> SalesDocument:
+        return SalesDocument(
+            kind=kind,
+            number=row["number"],
+            issued_at=row["issued_at"],
+            shop=_party(row["shop"]),
+            customer=_party(row["customer"]),
+            lines=lines,
+            discount_cents=sum(line.discount_cents for line in lines),
+            net_cents=sum(line.net_cents for line in lines),
+            tax_cents=sum(line.tax_cents for line in lines),
+            gross_cents=sum(line.gross_cents for line in lines),
+            by_rate=_by_rate(lines),
+            prices_include_tax=bool(row["prices_include_tax"]),
+            currency=self.currency,
+            purchase_id=purchase_id,
+            refers_to=refers_to,
+            note=note,
+        )
+
+    def pdf(self, document: SalesDocument) -> tuple[str, bytes]:
+        """The document as a PDF file: (file name, bytes)."""
+        from crpm import pdf  # fpdf2 and the fonts load only when a PDF is asked for
+
+        return f"{document.number}.pdf", pdf.render(document)
+
+
+def _check_owner(actor: Actor, row, entity: str, key) -> None:
+    """Another customer's document reads as not found, like any record of theirs."""
+    allowed = actor is not None and row is not None
+    if not (allowed and (actor.is_staff or actor.customer_id == row["customer_id"])):
+        raise NotFound(entity, key)

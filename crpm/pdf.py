@@ -226,6 +226,7 @@ def _table(pdf: FPDF, headings, rows, widths, align, width: float) -> None:
         width=width,
         align="LEFT",
         text_align=align,
+        v_align="TOP",
         headings_style=HEADINGS_STYLE,
         line_height=LINE_HEIGHT,
         padding=TABLE_PADDING,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import shutil
 import threading
@@ -238,7 +239,7 @@ def test_a_store_from_before_sales_documents_keeps_every_figure(db_path, monkeyp
     old_dir = db_path.parent / "migrations_before_sales"
     old_dir.mkdir()
     for version, _, path in db.migrations():
-        if version < 6:
+        if version < 7:
             shutil.copy(path, old_dir)
     monkeypatch.setattr(db, "MIGRATIONS_DIR", old_dir)
     old = Store.open(db_path, clock)
@@ -278,3 +279,36 @@ def test_a_store_from_before_sales_documents_keeps_every_figure(db_path, monkeyp
     assert tax.to_dict("records") == [
         {"tax_rate": "0", "net_cents": 666, "tax_cents": 0, "gross_cents": 666, "discount_cents": 0}
     ]
+
+
+def test_the_invoice_pdf_holds_what_the_store_holds_and_the_cli_writes_it(
+    services, shop20, shop, docs, db_path, tmp_path, capsys
+):
+    from pypdf import PdfReader
+
+    from crpm.__main__ import main
+
+    zoe = shop.customer("Zoë Ångström 王小明")
+    sale = sell(services, zoe, [(shop20["lamp"].id, 2), (shop20["book"].id, 1)], discount="1.00")
+    services.purchases.return_items(STAFF, sale.lines[0].id, 1, "scratched")
+    invoice = docs.invoice(STAFF, sale.id)
+    name, data = docs.pdf(invoice)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert name == f"{invoice.number}.pdf" and invoice.number in text
+    assert "Zoë Ångström 王小明" in text and "GB123456789" in text
+    for line in invoice.lines:
+        assert line.sku in text and f"€{line.gross_cents / 100:,.2f}" in text
+    assert (
+        f"€{invoice.gross_cents / 100:,.2f}" in text and f"€{invoice.tax_cents / 100:,.2f}" in text
+    )
+
+    out = tmp_path / "invoice.pdf"
+    assert main(["--db", str(db_path), "invoice", str(sale.id), "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF") and invoice.number in capsys.readouterr().out
+    (number,) = docs.credit_notes(STAFF, sale.id)
+    note = tmp_path / "note.pdf"
+    assert main(["--db", str(db_path), "credit-note", number, "--out", str(note)]) == 0
+    credit = "".join(page.extract_text() for page in PdfReader(note).pages)
+    assert number in credit and invoice.number in credit and "scratched" in credit
+    assert main(["--db", str(db_path), "invoice", "999"]) == 2
+    assert "purchase #999 not found" in capsys.readouterr().err

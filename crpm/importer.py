@@ -41,6 +41,7 @@ from crpm.models import (
     clean_customer_fields,
     clean_email,
     clean_product_fields,
+    is_digits,
     parse_int,
     parse_money,
     parse_quantity,
@@ -484,13 +485,9 @@ def _is_stored_time_format(text: str) -> bool:
     return True
 
 
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()
-
-
 def _quantity(text: str, errors: list):
     """parse_quantity's rules with a fast path for plain digits."""
-    if _digits(text) and 0 < int(text) <= MAX_QUANTITY:
+    if is_digits(text) and 0 < int(text) <= MAX_QUANTITY:
         return int(text)
     return _checked(errors, parse_quantity, text)
 
@@ -498,7 +495,11 @@ def _quantity(text: str, errors: list):
 def _money(text: str, column: str) -> int:
     """parse_money's rules with a fast path for a plain amount like 12.50 (always valid)."""
     whole, dot, part = text.partition(".")
-    if _digits(whole) and len(whole) < 10 and (not dot or len(part) in (1, 2) and _digits(part)):
+    if (
+        is_digits(whole)
+        and len(whole) < 10
+        and (not dot or len(part) in (1, 2) and is_digits(part))
+    ):
         return int(whole) * 100 + (int(part.ljust(2, "0")) if dot else 0)
     return parse_money(text, column)
 

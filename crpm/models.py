@@ -19,7 +19,8 @@ from crpm.errors import ValidationError
 MAX_CENTS = 10**12  # ten billion in money: beyond that a typo is likelier than a sale
 MAX_QUANTITY = 1_000_000
 PHONE_RE = re.compile(r"^[0-9 +\-()]*$")
-INT_RE = re.compile(r"^[+-]?[0-9]+$")
+INT_RE = re.compile(r"[+-]?[0-9]+")
+ASCII_DIGITS = re.compile(r"[0-9]+")
 MONEY_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
 
 TEXT_LIMITS = {
@@ -144,7 +145,7 @@ def parse_int(value, field_name: str, minimum: int = 0, maximum: int = MAX_QUANT
         raise ValidationError(field_name, "must be a whole number")
     if isinstance(value, (int, float)):
         number = int(value)
-    elif INT_RE.match(str(value).strip()):
+    elif INT_RE.fullmatch(str(value).strip()):
         number = int(str(value).strip())
     else:
         raise ValidationError(field_name, f"{value!r} is not a whole number")
@@ -153,6 +154,11 @@ def parse_int(value, field_name: str, minimum: int = 0, maximum: int = MAX_QUANT
     if number > maximum:
         raise ValidationError(field_name, f"must be at most {maximum}")
     return number
+
+
+def is_digits(text: str) -> bool:
+    """Only ASCII 0-9: str.isdigit() also takes '²' (int() then fails) and '１' (read as 1)."""
+    return bool(ASCII_DIGITS.fullmatch(text))
 
 
 def unpack(value, count: int, field_name: str, shape: str) -> tuple:

@@ -19,6 +19,7 @@ from crpm.models import (
     Page,
     clean_customer_fields,
     clean_email,
+    is_digits,
     parse_id,
 )
 from crpm.permissions import ROLES, Actor, require
@@ -448,7 +449,7 @@ class AccountService:
     def get_user(self, actor: Actor, user) -> User:
         """`user` is a user id (int) or a username (str)."""
         require(actor, "admin")
-        if isinstance(user, str) and not user.strip().isdigit():
+        if isinstance(user, str) and not is_digits(user.strip()):
             row = self.store.query_one(
                 f"SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?", (user.strip(),)
             )

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from crpm.errors import ValidationError
+from crpm.models import is_digits
 
 SCRYPT_N_ENV = "CRPM_SCRYPT_N"
 MAX_MEMORY = 256 * 1024 * 1024
@@ -41,7 +42,7 @@ class PasswordHasher:
     @classmethod
     def from_env(cls) -> PasswordHasher:
         n = os.environ.get(SCRYPT_N_ENV, "").strip()
-        return cls(n=int(n)) if n.isdigit() else cls()
+        return cls(n=int(n)) if is_digits(n) else cls()
 
     def hash(self, password: str) -> str:
         salt = secrets.token_bytes(16)

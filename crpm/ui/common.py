@@ -21,7 +21,7 @@ import pandas as pd
 
 from crpm.config import Settings
 from crpm.errors import CRPMError, ValidationError
-from crpm.models import format_money, parse_time
+from crpm.models import format_money, is_digits, parse_time
 from crpm.permissions import Actor
 from crpm.ui.session import acting_user
 
@@ -147,7 +147,7 @@ def optional_id(value, field_name: str) -> int | None:
     text = str(value).strip().lstrip("#")
     if not text:
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not is_digits(text) or int(text) < 1:
         raise ValidationError(field_name, f"{value!r} is not an ID (a whole number from 1)")
     return int(text)
 

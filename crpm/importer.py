@@ -57,6 +57,10 @@ BATCH_ROWS = 20_000
 IMPORT_CACHE_KIB = 8_000
 SAMPLE_KEYS = 20
 DELIMITERS = (",", ";", "\t")
+# Bounds on what one file may ask of the check: the widest file we write has 13 columns.
+MAX_COLUMNS = 200
+MAX_HEADER_CHARS = 2**20
+MAX_FIELD_CHARS = csv.field_size_limit()  # 131,072: the csv module's own limit
 STATUSES = ("active", "inactive")
 # A dot-atom local part and a dotted LDH domain: what clean_email accepts without changes other
 # than lower-casing the domain (anything else goes through clean_email itself).
@@ -206,8 +210,14 @@ class CsvSource:
         """The raw file (for progress by bytes) and its text, with the header line read."""
         with open(self.path, "rb") as raw:
             peek = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            first = peek.readline()
+            first = peek.readline(MAX_HEADER_CHARS + 1)
             peek.detach()  # leaves `raw` open
+            if len(first) > MAX_HEADER_CHARS:
+                raise ValidationError(
+                    "header",
+                    f"the first line of {self.path.name} is longer than"
+                    f" {MAX_HEADER_CHARS:,} characters",
+                )
             raw.seek(0)  # csv reads the header again: the wrapper above read ahead
             yield raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), first
 
@@ -225,26 +235,35 @@ class CsvSource:
             if not first.strip():
                 raise ValidationError("file", "is empty: the first line must name the columns")
             reader = csv.reader(text, delimiter=sniff_delimiter(first))
-            header = [header_name(name) for name in next(reader)]
-            columns_seen(header)
-            width = len(header)
-            previous_end = reader.line_num
             try:
-                for number, values in enumerate(reader):
-                    line, previous_end = previous_end + 1, reader.line_num
-                    if len(values) != width:
-                        values = _fit(values, width)
-                        if values is None:
-                            continue
-                        if isinstance(values, ValueError):
-                            yield line, values
-                            continue
-                    yield line, dict(zip(header, map(unprotect, values), strict=True))
-                    if not number & 4095:
-                        position(raw.tell())
+                yield from self._records(reader, columns_seen, position, raw)
             except csv.Error as exc:
-                raise ValidationError("file", f"line {reader.line_num}: {exc}") from None
+                raise ValidationError("file", self._csv_error(reader.line_num, exc)) from None
             position(self.size)
+
+    def _records(self, reader, columns_seen, position, raw):
+        header = [header_name(name) for name in next(reader)]
+        columns_seen(header)
+        width = len(header)
+        previous_end = reader.line_num
+        for number, values in enumerate(reader):
+            line, previous_end = previous_end + 1, reader.line_num
+            if len(values) != width:
+                values = _fit(values, width)
+                if values is None:
+                    continue
+                if isinstance(values, ValueError):
+                    yield line, values
+                    continue
+            yield line, dict(zip(header, map(unprotect, values), strict=True))
+            if not number & 4095:
+                position(raw.tell())
+
+    def _csv_error(self, line: int, exc: csv.Error) -> str:
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
+        return f"{self.path.name} line {line}: {reason}"
 
 
 def _fit(values: list[str], width: int) -> list[str] | ValueError | None:
@@ -640,17 +659,26 @@ def _stage(
 
 
 def _check_header(spec: Spec, header: list[str], report: ImportReport) -> None:
-    doubled = sorted({name for name in header if header.count(name) > 1 and name})
-    if doubled:
-        raise ValidationError("header", f"column {doubled[0]!r} appears twice")
-    missing = [name for name in spec.required if name not in header]
+    """One pass over the names, after a cap on their number (a huge header was quadratic)."""
+    if len(header) > MAX_COLUMNS:
+        raise ValidationError(
+            "header",
+            f"{report.file} has more than {MAX_COLUMNS} columns"
+            f" (a {spec.kind} file has {len(spec.columns)})",
+        )
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise ValidationError("header", f"column {name!r} appears twice")
+        seen.add(name)
+    missing = [name for name in spec.required if name not in seen]
     if missing:
         raise ValidationError(
             "header",
             f"required column(s) missing: {', '.join(missing)} "
             f"(a {spec.kind} file needs {', '.join(spec.required)})",
         )
-    known = spec.columns + spec.informational
+    known = set(spec.columns + spec.informational)
     report.unknown_columns = [name for name in header if name not in known]
 
 

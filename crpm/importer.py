@@ -41,6 +41,7 @@ from crpm.models import (
     clean_customer_fields,
     clean_email,
     clean_product_fields,
+    in_year_range,
     is_digits,
     parse_int,
     parse_money,
@@ -494,14 +495,14 @@ def _checked(errors: list, parse, *args):
 
 
 def _is_stored_time_format(text: str) -> bool:
-    """Exactly 'YYYY-MM-DD HH:MM:SS' and a real moment (no zone, nothing to convert)."""
+    """Exactly 'YYYY-MM-DD HH:MM:SS', a real moment in the years parse_time takes (no zone,
+    nothing to convert)."""
     if len(text) != 19 or text[10] != " " or text[13] != ":" or text[16] != ":":
         return False
     try:
-        datetime.fromisoformat(text)
+        return in_year_range(datetime.fromisoformat(text))
     except ValueError:
         return False
-    return True
 
 
 def _quantity(text: str, errors: list):

@@ -18,6 +18,7 @@ from crpm.errors import ValidationError
 
 MAX_CENTS = 10**12  # ten billion in money: beyond that a typo is likelier than a sale
 MAX_QUANTITY = 1_000_000
+MIN_YEAR, MAX_YEAR = 1900, 9999  # times the store holds: four-digit years, compared as text
 PHONE_RE = re.compile(r"^[0-9 +\-()]*$")
 INT_RE = re.compile(r"[+-]?[0-9]+")
 ASCII_DIGITS = re.compile(r"[0-9]+")
@@ -43,11 +44,15 @@ TEXT_LIMITS = {
 
 
 def parse_time(value, field_name: str = "date") -> str:
-    """An ISO date or date-time (naive means UTC) as stored text."""
+    """An ISO date or date-time (naive means UTC) as stored text, in the years 1900-9999.
+
+    Stored times compare as text, which holds only for four-digit years; the range also keeps
+    "the day after" and a period after it inside what datetime can hold.
+    """
     if isinstance(value, datetime):
-        moment = value
+        moment, text = value, value.isoformat(sep=" ")
     elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
+        moment, text = datetime(value.year, value.month, value.day), value.isoformat()
     else:
         text = str(value or "").strip()
         if not text:
@@ -58,9 +63,18 @@ def parse_time(value, field_name: str = "date") -> str:
             raise ValidationError(
                 field_name, f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
             ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        moment = datetime.min
+    if not in_year_range(moment):
+        raise ValidationError(field_name, f"{text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
     return moment.strftime(TIME_FORMAT)
+
+
+def in_year_range(moment: datetime) -> bool:
+    return MIN_YEAR <= moment.year <= MAX_YEAR
 
 
 # --- money ------------------------------------------------------------------

@@ -170,7 +170,7 @@ def day_start(value, field_name: str) -> str | None:
     """A date box as the first moment of that day (UTC text), or None when empty."""
     if value in (None, ""):
         return None
-    return parse_time(_date_text(value), field_name)
+    return parse_time(_date_text(value, field_name), field_name)
 
 
 def day_after(value, field_name: str) -> str | None:
@@ -178,13 +178,18 @@ def day_after(value, field_name: str) -> str | None:
     start = day_start(value, field_name)
     if start is None:
         return None
-    moment = datetime.fromisoformat(start[:10]) + timedelta(days=1)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    day = date.fromisoformat(start[:10])
+    if day == date.max:
+        raise ValidationError(field_name, f"must be {date.max - timedelta(days=1)} or earlier")
+    return parse_time(day + timedelta(days=1), field_name)
 
 
-def _date_text(value) -> str:
+def _date_text(value, field_name: str) -> str:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+        except (OverflowError, OSError, ValueError):
+            raise ValidationError(field_name, f"{value!r} is not a date") from None
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value).strip()

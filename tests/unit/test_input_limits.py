@@ -4,13 +4,15 @@ fields, years outside the calendar the store can compare, report ranges without 
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 
 from crpm import importer
 from crpm.__main__ import main
 from crpm.errors import NotFound, ValidationError
-from crpm.ui.common import optional_id
+from crpm.models import parse_time
+from crpm.ui.common import day_after, day_start, optional_id
 
 # --- ids are ASCII digits only ---------------------------------------------------------------
 
@@ -82,3 +84,60 @@ def test_the_cli_refuses_a_huge_field_without_a_traceback(db_path, tmp_path, cap
     assert main(["--db", str(db_path), "import", "customers", str(path)]) != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and "big.csv" in err
+
+
+# --- dates: real dates, in the years 1900-9999 -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0999-01-01", "0099-01-01 00:00:00", "1899-12-31 23:59:59", "0001-01-01T00:00:00+01:00"],
+)
+def test_a_year_before_1900_is_refused_naming_the_field(text):
+    with pytest.raises(ValidationError, match=r"^from: .* outside the years 1900 to 9999$"):
+        parse_time(text, "from")
+
+
+def test_the_edges_of_the_year_range_are_dates_with_four_digit_years():
+    assert parse_time("1900-01-01") == "1900-01-01 00:00:00"
+    assert parse_time("9999-12-31 23:59:59") == "9999-12-31 23:59:59"
+    with pytest.raises(ValidationError, match="outside the years"):
+        parse_time("9999-12-31T23:00:00-05:00")  # UTC would be in the year 10000
+
+
+def test_a_quote_cannot_be_valid_until_the_year_999(services, actor, shop, refused):
+    ann, widget = shop.customer("Ann"), shop.product(stock=5)
+    quote = services.desk.request_quote(actor, [(widget.id, 1)], customer_id=ann.id)
+    with refused(ValidationError, match="^valid_until: .*outside the years"):
+        services.desk.price_quote(actor, quote.id, {widget.id: "1.00"}, "0999-01-01")
+
+
+def test_an_imported_year_0099_is_out_of_range_not_in_the_future(services, actor, shop, tmp_path):
+    ann, widget = shop.customer("Ann"), shop.product(stock=5)
+    path = tmp_path / "old.csv"
+    path.write_text(
+        "order_ref,customer_email,sku,quantity,unit_price,purchased_at\n"
+        f"A1,{ann.email},{widget.sku},1,1.00,0099-01-01 00:00:00\n"
+        f"A2,{ann.email},{widget.sku},1,1.00,0099-01-01\n"
+    )
+    report = importer.run(services.store, actor, "purchases", path)
+    assert [str(p) for p in report.problems] == [
+        f"line {line}, purchased_at: {text!r} is outside the years 1900 to 9999"
+        for line, text in ((2, "0099-01-01 00:00:00"), (3, "0099-01-01"))
+    ]
+
+
+def test_the_dashboard_day_boxes_refuse_instead_of_overflowing():
+    assert day_after("2024-02-28", "to") == "2024-02-29 00:00:00"
+    assert day_after("9999-12-30", "to") == "9999-12-31 00:00:00"
+    with pytest.raises(ValidationError, match="^to: .*9999-12-30 or earlier"):
+        day_after("9999-12-31", "to")
+    with pytest.raises(ValidationError, match="^from: .*outside the years"):
+        day_start(date(999, 1, 1), "from")
+    with pytest.raises(ValidationError, match="^from: "):
+        day_start(1e20, "from")
+
+
+def test_report_ranges_refuse_a_year_below_1900(services, actor):
+    with pytest.raises(ValidationError, match="^from: .*outside the years"):
+        services.purchases.list(actor, date_from="0999-01-01")

@@ -32,6 +32,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 from crpm.bulkload import indexes_built_after, worth_deferring
 from crpm.csvcells import unprotect
 from crpm.db import Store
@@ -597,10 +602,10 @@ def _import_connection(store: Store, source: Path):
     The scratch file lives beside the store (same disk, removed afterwards); sorting for the
     whole-file checks spills to disk rather than memory.
     """
+    remove_abandoned_scratch(store.path.parent)
     conn = store.connect()
     conn.row_factory = None
-    handle, scratch = tempfile.mkstemp(prefix=".import-", suffix=".db", dir=store.path.parent)
-    os.close(handle)
+    handle, scratch = _scratch_file(store.path.parent)
     try:
         conn.execute("PRAGMA temp_store=FILE")
         # SQLite's sorter (indexes, GROUP BY) takes up to cache_size of memory: keep both small
@@ -611,8 +616,49 @@ def _import_connection(store: Store, source: Path):
         yield conn
     finally:
         conn.close()
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(scratch + suffix).unlink(missing_ok=True)
+        _remove_scratch(scratch)
+        os.close(handle)  # the lock goes with it
+
+
+# A scratch file is held by its import with flock() for as long as the import runs; a killed
+# import's lock goes with its process, so an unheld scratch file is an abandoned one.
+SCRATCH_PREFIX, SCRATCH_SUFFIX = ".import-", ".db"
+
+
+def _scratch_file(folder: Path) -> tuple[int, str]:
+    """A new scratch file, created and locked (the handle holds the lock until closed)."""
+    while True:
+        handle, path = tempfile.mkstemp(prefix=SCRATCH_PREFIX, suffix=SCRATCH_SUFFIX, dir=folder)
+        if fcntl is None:
+            return handle, path
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(handle).st_ino:
+                return handle, path
+        except FileNotFoundError:
+            pass  # a cleaner took it between mkstemp and flock: make another
+        os.close(handle)
+
+
+def remove_abandoned_scratch(folder: Path) -> list[str]:
+    """Remove the scratch files beside the store that no running import holds."""
+    if fcntl is None:  # no flock (Windows): nothing can tell a live import's file apart
+        return []
+    removed = []
+    for path in folder.glob(f"{SCRATCH_PREFIX}*{SCRATCH_SUFFIX}"):
+        try:
+            with open(path, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _remove_scratch(str(path))
+        except (BlockingIOError, FileNotFoundError):
+            continue  # a live import holds it, or another cleaner was first
+        removed.append(path.name)
+    return removed
+
+
+def _remove_scratch(scratch: str) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(scratch + suffix).unlink(missing_ok=True)
 
 
 def _stage(

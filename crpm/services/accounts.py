@@ -26,7 +26,7 @@ from crpm.permissions import ROLES, Actor, require
 from crpm.services import audit
 from crpm.services.customers import CustomerService
 from crpm.services.erasure import erase
-from crpm.services.passwords import PasswordHasher
+from crpm.services.passwords import PasswordHasher, weakness
 from crpm.services.search import clamp_page
 
 MAX_FAILED_LOGINS = 5
@@ -107,7 +107,8 @@ def _actor(row) -> Actor:
 
 
 def check_password(password, *not_equal_to: str, field: str = "password") -> str:
-    """The password policy: 10 to 1024 characters, not the e-mail or login name."""
+    """The password policy: 10 to 1024 characters, not the e-mail or login name, not easy to
+    guess (passwords.weakness: a list of common passwords and a variety check)."""
     if not isinstance(password, str) or not password.strip():
         raise ValidationError(field, "is required")
     if len(password) < MIN_PASSWORD:
@@ -117,6 +118,9 @@ def check_password(password, *not_equal_to: str, field: str = "password") -> str
     for text in not_equal_to:
         if text and password.strip().casefold() in (text.casefold(), text.split("@")[0].casefold()):
             raise ValidationError(field, "must not be your e-mail address or login name")
+    reason = weakness(password)
+    if reason:
+        raise ValidationError(field, reason)
     return password
 
 

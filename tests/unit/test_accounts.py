@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM
-from crpm.services import open_services
-from crpm.services.accounts import EMAIL_REFUSED, LOCK_MINUTES, SESSION_HOURS
+from crpm.services import open_services, passwords
+from crpm.services.accounts import EMAIL_REFUSED, LOCK_MINUTES, SESSION_HOURS, check_password
 from crpm.services.passwords import PasswordHasher
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
@@ -528,3 +529,38 @@ def test_cli_adds_lists_resets_and_deactivates_users(db_path, monkeypatch, capsy
         assert [row[0] for row in actors] == [f"cli:{__import__('getpass').getuser()}"]
     finally:
         services.store.close()
+
+
+# --- password strength (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("aaaaaaaaaa", "too few different characters"),
+        ("ababababab", "too few different characters"),
+        ("1234567890", "one of the most common passwords"),
+        ("password12", "one of the most common passwords"),
+        ("Password2024!", "one of the most common passwords"),
+        ("qwertyuiop", "one of the most common passwords"),
+        ("abcdefghijk", "a run of consecutive characters"),
+        ("9876543210", "a run of consecutive characters"),
+    ],
+)
+def test_weak_passwords_are_refused_saying_why(services, people, refused, password, reason):
+    with refused(ValidationError, match=f"^password: .*{reason}"):
+        services.accounts.register_customer("Ann", "ann@example.com", password)
+    with refused(ValidationError, match=f"^new password: .*{reason}"):
+        services.accounts.change_password(people.staff, "staff-Secret-2b", password)
+
+
+def test_the_common_password_list_is_shipped_with_its_source():
+    path = Path(passwords.__file__).resolve().parent.parent / "common_passwords.txt"
+    head = path.read_text(encoding="utf-8").splitlines()[:4]
+    assert "MIT" in " ".join(head) and "zxcvbn" in head[1]
+    assert len(passwords.common_passwords()) == 30_000
+
+
+def test_strong_passwords_still_pass(services):
+    for password in ("alice-Secret-4d", "correct horse battery", "Tr0ub4dor&3-x"):
+        assert check_password(password, "ann@example.com") == password

@@ -37,9 +37,6 @@ MAX_PASSWORD = 1024
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "CRPM_ADMIN_PASSWORD"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}$")
-# One text for every refusal of an e-mail at registration, so it does not tell an existing
-# address apart from any other unusable one.
-EMAIL_REFUSED = "cannot be used to register; if you already have an account, log in instead"
 PROFILE_FIELDS = ("name", "phone", "company", "address", "city", "country")
 NOT_LOGGED_IN = "this login is not valid any more; please log in again"
 
@@ -262,12 +259,13 @@ class AccountService:
 
     # --- registration and first run -----------------------------------------------
 
-    def register_customer(self, name, email, password, phone="") -> Actor:
-        """A customer record and its login, in one transaction.
+    def register_customer(self, name, email, password, phone="") -> Actor | None:
+        """A customer record and its login, in one transaction; None when the e-mail is taken.
 
-        Every other field is checked first, with its own message; the e-mail's availability is
-        checked last and refused with one text whatever the reason, after the password has been
-        hashed, so neither the message nor the time tells an existing address apart.
+        Every other field is checked first, with its own message. An e-mail that already
+        belongs to a customer or a login is not refused: nothing is written and the answer is
+        None, after the password has been hashed, so that neither a message nor the time tells
+        an existing address apart (the dashboard answers both cases with one neutral page).
         """
         values = clean_customer_fields({"name": name, "email": email, "phone": phone})
         check_password(password, values["email"], str(email or "").strip())
@@ -279,7 +277,7 @@ class AccountService:
                 (values["email"],),
             ).fetchone()
             if taken:
-                raise ValidationError("email", EMAIL_REFUSED)
+                return None
             actor = Actor(values["email"], "customer")
             customer_id = CustomerService(self.store)._insert(conn, actor, values)
             user_id = self._insert_user(

@@ -40,6 +40,10 @@ NOTICES = {
     "out": "You are logged out.",
     "changed": "Your password was changed; log in with the new one.",
     "expired": "Your session has ended; please log in again.",
+    # One answer to every accepted registration form: a new account, or an e-mail already known
+    # (a customer or a login), so the page does not tell which addresses are registered.
+    "registered": "Thank you. If this e-mail address was not registered yet, your account is"
+    " ready: log in with it. If it was, log in with your existing password.",
 }
 REGISTER_FIELDS = ("name", "email", "phone")
 
@@ -166,16 +170,10 @@ class AuthPages:
         if password != str(form.get("confirm") or ""):
             return page("Create an account", register_form(typed, "The passwords differ."), 400)
         try:
-            actor = self.accounts.register_customer(
-                typed["name"], typed["email"], password, typed["phone"]
-            )
+            self.accounts.register_customer(typed["name"], typed["email"], password, typed["phone"])
         except CRPMError as exc:
             return page("Create an account", register_form(typed, exc.message), 400)
-        token = self.accounts.login(actor.username, password)
-        response = RedirectResponse("./" if token else "login", status_code=303)
-        if token:
-            set_session_cookie(response, token, request)
-        return response
+        return RedirectResponse("login?notice=registered", status_code=303)
 
     # --- logging out ------------------------------------------------------------------
 

@@ -181,6 +181,22 @@ def test_registration_refusals_keep_the_typed_fields_but_not_the_password(desk_a
     assert password not in bad.text
 
 
+def test_failed_logins_lock_the_failing_address_not_the_account(desk_app, monkeypatch):
+    # (uvicorn itself takes X-Forwarded-For from a proxy on 127.0.0.1, as this test client is;
+    # CRPM_TRUSTED_PROXY is for a proxy elsewhere, as on a Hugging Face Space)
+    monkeypatch.setenv("CRPM_TRUSTED_PROXY", "1")
+    stranger = {"x-forwarded-for": "10.0.0.1, 203.0.113.50"}  # the proxy appended the last
+    for _ in range(5):
+        assert login(desk_app, "sam", "desk-Wrong-Secret-99", **stranger).status_code == 401
+    assert login(desk_app, "sam", PASSWORDS["sam"], **stranger).status_code == 401
+    owner = login(desk_app, "sam", PASSWORDS["sam"], **{"x-forwarded-for": "203.0.113.51"})
+    assert owner.status_code == 303 and SESSION_COOKIE in owner.cookies
+    attempts = desk_app.services.store.query_one(
+        "SELECT attempts FROM address_attempts WHERE address = '203.0.113.50'"
+    )
+    assert attempts[0] == 6
+
+
 def test_secure_cookie_behind_https_and_foreign_origins_refused(desk_app):
     secure = login(desk_app, "sam", PASSWORDS["sam"], **{"x-forwarded-proto": "https"})
     assert secure.status_code == 303 and "secure" in secure.headers["set-cookie"].lower()

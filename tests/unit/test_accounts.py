@@ -10,7 +10,14 @@ import pytest
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM
 from crpm.services import open_services, passwords
-from crpm.services.accounts import LOCK_MINUTES, SESSION_HOURS, check_password
+from crpm.services.accounts import (
+    ADDRESS_BLOCK_MINUTES,
+    ADDRESS_MAX_ATTEMPTS,
+    LOCK_MINUTES,
+    MAX_FAILED_LOGINS,
+    SESSION_HOURS,
+    check_password,
+)
 from crpm.services.passwords import PasswordHasher
 from tests.support import store_snapshot
 
@@ -110,10 +117,12 @@ def test_registering_a_taken_email_answers_like_a_new_one_and_changes_nothing(se
     services.accounts.register_customer("Ann", "ann@example.com", PASSWORD)
     services.customers.add(SYSTEM, "Walk-in", "walkin@example.com")
     services.accounts.create_user(SYSTEM, "desk@example.com", PASSWORD + "z", "staff")
-    before = store_snapshot(services.store)
+    before = store_snapshot(services.store, leave_out=("address_attempts",))
     for email in ("ANN@example.com", "walkin@example.com", "desk@example.com"):
         assert services.accounts.register_customer("Someone", email, "other-password-9") is None
-    assert store_snapshot(services.store) == before
+    assert store_snapshot(services.store, leave_out=("address_attempts",)) == before
+    # each try counts against the caller's address, as a new registration does
+    assert services.store.query_one("SELECT attempts FROM address_attempts")[0] == 4
     # the existing customer was not taken over
     assert services.customers.get(SYSTEM, 2).name == "Walk-in"
     assert not services.accounts.authenticate("walkin@example.com", "other-password-9")
@@ -159,8 +168,8 @@ def test_five_failures_lock_the_account_for_15_minutes_even_with_the_right_passw
     assert row["failed_logins"] == 5
     assert row["locked_until"] == clock.stamp(after=timedelta(minutes=LOCK_MINUTES))
     assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
-    with pytest.raises(PermissionDenied):
-        services.accounts.actor_for("bob@example.com")
+    # the lock stops password guesses, not Bob's open sessions (strangers can cause it)
+    assert services.accounts.actor_for("bob@example.com").customer_id == people.b.customer_id
     assert services.accounts.get_user(people.admin, "bob@example.com").locked
     assert audit_actions(services, row["id"])[-1] == "login_refused"
     # other accounts are untouched
@@ -195,8 +204,9 @@ def test_lockout_survives_reopening_the_store(services, people, db_path, clock):
     reopened = open_services(db_path, clock)
     try:
         assert reopened.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
-        with pytest.raises(PermissionDenied):
-            reopened.accounts.actor_for("bob@example.com")
+        assert reopened.accounts.get_user(
+            reopened.accounts.actor_for("admin"), "bob@example.com"
+        ).locked
     finally:
         reopened.store.close()
 
@@ -567,3 +577,48 @@ def test_the_common_password_list_is_shipped_with_its_source():
 def test_strong_passwords_still_pass(services):
     for password in ("alice-Secret-4d", "correct horse battery", "Tr0ub4dor&3-x"):
         assert check_password(password, "ann@example.com") == password
+
+
+# --- per-address throttling (issue 13) -------------------------------------------------------
+
+STRANGER, OWNER = "203.0.113.9", "198.51.100.7"
+
+
+def test_a_stranger_cannot_lock_the_admin_out(services, people, clock):
+    accounts = services.accounts
+    for _ in range(MAX_FAILED_LOGINS):
+        assert not accounts.authenticate("admin", "guess-Guess-42", address=STRANGER)
+    assert accounts.get_user(people.admin, "admin").locked
+    # the lock holds for the address that failed, even with the right password ...
+    assert not accounts.authenticate("admin", "admin-Secret-1a", address=STRANGER)
+    # ... but not for the admin elsewhere, whose open sessions also go on
+    assert accounts.actor_for("admin").role == "admin"
+    assert accounts.authenticate("admin", "admin-Secret-1a", address=OWNER)
+    assert not accounts.get_user(people.admin, "admin").locked
+
+
+def test_an_address_that_keeps_failing_is_refused_for_a_while(services, people, clock, refused):
+    accounts = services.accounts
+    for number in range(ADDRESS_MAX_ATTEMPTS):
+        assert not accounts.authenticate(f"nobody{number}", "guess-Guess-42", address=STRANGER)
+    # refused now even for a right password: the address, not any account, is held
+    assert not accounts.authenticate("alice@example.com", "alice-Secret-4d", address=STRANGER)
+    assert accounts.authenticate("alice@example.com", "alice-Secret-4d", address=OWNER)
+    assert not accounts.get_user(people.admin, "alice@example.com").locked
+    last = services.store.query_one("SELECT * FROM audit_log ORDER BY id DESC LIMIT 1")
+    assert last["action"] == "login"
+    with refused(PermissionDenied, match="too many attempts from your address"):
+        accounts.register_customer("Eve", "eve@example.com", "eve-Secret-8h", address=STRANGER)
+    clock.advance(minutes=ADDRESS_BLOCK_MINUTES)
+    assert accounts.authenticate("alice@example.com", "alice-Secret-4d", address=STRANGER)
+
+
+def test_registrations_count_against_their_address(services, clock, refused):
+    accounts = services.accounts
+    for number in range(ADDRESS_MAX_ATTEMPTS):
+        accounts.register_customer("Ann", f"ann{number}@example.com", PASSWORD, address=STRANGER)
+    with refused(PermissionDenied, match="too many attempts"):
+        accounts.register_customer("Ann", "ann.more@example.com", PASSWORD, address=STRANGER)
+    assert accounts.register_customer("Bo", "bo@example.com", PASSWORD, address=OWNER)
+    clock.advance(minutes=ADDRESS_BLOCK_MINUTES)
+    assert accounts.register_customer("Ann", "ann.more@example.com", PASSWORD, address=STRANGER)

@@ -32,6 +32,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 from crpm.bulkload import indexes_built_after, worth_deferring
 from crpm.csvcells import unprotect
 from crpm.db import Store
@@ -41,6 +46,8 @@ from crpm.models import (
     clean_customer_fields,
     clean_email,
     clean_product_fields,
+    in_year_range,
+    is_digits,
     parse_int,
     parse_money,
     parse_quantity,
@@ -56,6 +63,10 @@ BATCH_ROWS = 20_000
 IMPORT_CACHE_KIB = 8_000
 SAMPLE_KEYS = 20
 DELIMITERS = (",", ";", "\t")
+# Bounds on what one file may ask of the check: the widest file we write has 13 columns.
+MAX_COLUMNS = 200
+MAX_HEADER_CHARS = 2**20
+MAX_FIELD_CHARS = csv.field_size_limit()  # 131,072: the csv module's own limit
 STATUSES = ("active", "inactive")
 # A dot-atom local part and a dotted LDH domain: what clean_email accepts without changes other
 # than lower-casing the domain (anything else goes through clean_email itself).
@@ -205,8 +216,14 @@ class CsvSource:
         """The raw file (for progress by bytes) and its text, with the header line read."""
         with open(self.path, "rb") as raw:
             peek = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            first = peek.readline()
+            first = peek.readline(MAX_HEADER_CHARS + 1)
             peek.detach()  # leaves `raw` open
+            if len(first) > MAX_HEADER_CHARS:
+                raise ValidationError(
+                    "header",
+                    f"the first line of {self.path.name} is longer than"
+                    f" {MAX_HEADER_CHARS:,} characters",
+                )
             raw.seek(0)  # csv reads the header again: the wrapper above read ahead
             yield raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), first
 
@@ -224,26 +241,35 @@ class CsvSource:
             if not first.strip():
                 raise ValidationError("file", "is empty: the first line must name the columns")
             reader = csv.reader(text, delimiter=sniff_delimiter(first))
-            header = [header_name(name) for name in next(reader)]
-            columns_seen(header)
-            width = len(header)
-            previous_end = reader.line_num
             try:
-                for number, values in enumerate(reader):
-                    line, previous_end = previous_end + 1, reader.line_num
-                    if len(values) != width:
-                        values = _fit(values, width)
-                        if values is None:
-                            continue
-                        if isinstance(values, ValueError):
-                            yield line, values
-                            continue
-                    yield line, dict(zip(header, map(unprotect, values), strict=True))
-                    if not number & 4095:
-                        position(raw.tell())
+                yield from self._records(reader, columns_seen, position, raw)
             except csv.Error as exc:
-                raise ValidationError("file", f"line {reader.line_num}: {exc}") from None
+                raise ValidationError("file", self._csv_error(reader.line_num, exc)) from None
             position(self.size)
+
+    def _records(self, reader, columns_seen, position, raw):
+        header = [header_name(name) for name in next(reader)]
+        columns_seen(header)
+        width = len(header)
+        previous_end = reader.line_num
+        for number, values in enumerate(reader):
+            line, previous_end = previous_end + 1, reader.line_num
+            if len(values) != width:
+                values = _fit(values, width)
+                if values is None:
+                    continue
+                if isinstance(values, ValueError):
+                    yield line, values
+                    continue
+            yield line, dict(zip(header, map(unprotect, values), strict=True))
+            if not number & 4095:
+                position(raw.tell())
+
+    def _csv_error(self, line: int, exc: csv.Error) -> str:
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
+        return f"{self.path.name} line {line}: {reason}"
 
 
 def _fit(values: list[str], width: int) -> list[str] | ValueError | None:
@@ -474,23 +500,19 @@ def _checked(errors: list, parse, *args):
 
 
 def _is_stored_time_format(text: str) -> bool:
-    """Exactly 'YYYY-MM-DD HH:MM:SS' and a real moment (no zone, nothing to convert)."""
+    """Exactly 'YYYY-MM-DD HH:MM:SS', a real moment in the years parse_time takes (no zone,
+    nothing to convert)."""
     if len(text) != 19 or text[10] != " " or text[13] != ":" or text[16] != ":":
         return False
     try:
-        datetime.fromisoformat(text)
+        return in_year_range(datetime.fromisoformat(text))
     except ValueError:
         return False
-    return True
-
-
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()
 
 
 def _quantity(text: str, errors: list):
     """parse_quantity's rules with a fast path for plain digits."""
-    if _digits(text) and 0 < int(text) <= MAX_QUANTITY:
+    if is_digits(text) and 0 < int(text) <= MAX_QUANTITY:
         return int(text)
     return _checked(errors, parse_quantity, text)
 
@@ -498,7 +520,11 @@ def _quantity(text: str, errors: list):
 def _money(text: str, column: str) -> int:
     """parse_money's rules with a fast path for a plain amount like 12.50 (always valid)."""
     whole, dot, part = text.partition(".")
-    if _digits(whole) and len(whole) < 10 and (not dot or len(part) in (1, 2) and _digits(part)):
+    if (
+        is_digits(whole)
+        and len(whole) < 10
+        and (not dot or len(part) in (1, 2) and is_digits(part))
+    ):
         return int(whole) * 100 + (int(part.ljust(2, "0")) if dot else 0)
     return parse_money(text, column)
 
@@ -576,10 +602,10 @@ def _import_connection(store: Store, source: Path):
     The scratch file lives beside the store (same disk, removed afterwards); sorting for the
     whole-file checks spills to disk rather than memory.
     """
+    remove_abandoned_scratch(store.path.parent)
     conn = store.connect()
     conn.row_factory = None
-    handle, scratch = tempfile.mkstemp(prefix=".import-", suffix=".db", dir=store.path.parent)
-    os.close(handle)
+    handle, scratch = _scratch_file(store.path.parent)
     try:
         conn.execute("PRAGMA temp_store=FILE")
         # SQLite's sorter (indexes, GROUP BY) takes up to cache_size of memory: keep both small
@@ -590,8 +616,49 @@ def _import_connection(store: Store, source: Path):
         yield conn
     finally:
         conn.close()
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(scratch + suffix).unlink(missing_ok=True)
+        _remove_scratch(scratch)
+        os.close(handle)  # the lock goes with it
+
+
+# A scratch file is held by its import with flock() for as long as the import runs; a killed
+# import's lock goes with its process, so an unheld scratch file is an abandoned one.
+SCRATCH_PREFIX, SCRATCH_SUFFIX = ".import-", ".db"
+
+
+def _scratch_file(folder: Path) -> tuple[int, str]:
+    """A new scratch file, created and locked (the handle holds the lock until closed)."""
+    while True:
+        handle, path = tempfile.mkstemp(prefix=SCRATCH_PREFIX, suffix=SCRATCH_SUFFIX, dir=folder)
+        if fcntl is None:
+            return handle, path
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(handle).st_ino:
+                return handle, path
+        except FileNotFoundError:
+            pass  # a cleaner took it between mkstemp and flock: make another
+        os.close(handle)
+
+
+def remove_abandoned_scratch(folder: Path) -> list[str]:
+    """Remove the scratch files beside the store that no running import holds."""
+    if fcntl is None:  # no flock (Windows): nothing can tell a live import's file apart
+        return []
+    removed = []
+    for path in folder.glob(f"{SCRATCH_PREFIX}*{SCRATCH_SUFFIX}"):
+        try:
+            with open(path, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _remove_scratch(str(path))
+        except (BlockingIOError, FileNotFoundError):
+            continue  # a live import holds it, or another cleaner was first
+        removed.append(path.name)
+    return removed
+
+
+def _remove_scratch(scratch: str) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(scratch + suffix).unlink(missing_ok=True)
 
 
 def _stage(
@@ -639,17 +706,26 @@ def _stage(
 
 
 def _check_header(spec: Spec, header: list[str], report: ImportReport) -> None:
-    doubled = sorted({name for name in header if header.count(name) > 1 and name})
-    if doubled:
-        raise ValidationError("header", f"column {doubled[0]!r} appears twice")
-    missing = [name for name in spec.required if name not in header]
+    """One pass over the names, after a cap on their number (a huge header was quadratic)."""
+    if len(header) > MAX_COLUMNS:
+        raise ValidationError(
+            "header",
+            f"{report.file} has more than {MAX_COLUMNS} columns"
+            f" (a {spec.kind} file has {len(spec.columns)})",
+        )
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise ValidationError("header", f"column {name!r} appears twice")
+        seen.add(name)
+    missing = [name for name in spec.required if name not in seen]
     if missing:
         raise ValidationError(
             "header",
             f"required column(s) missing: {', '.join(missing)} "
             f"(a {spec.kind} file needs {', '.join(spec.required)})",
         )
-    known = spec.columns + spec.informational
+    known = set(spec.columns + spec.informational)
     report.unknown_columns = [name for name in header if name not in known]
 
 

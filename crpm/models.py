@@ -18,8 +18,10 @@ from crpm.errors import ValidationError
 
 MAX_CENTS = 10**12  # ten billion in money: beyond that a typo is likelier than a sale
 MAX_QUANTITY = 1_000_000
+MIN_YEAR, MAX_YEAR = 1900, 9999  # times the store holds: four-digit years, compared as text
 PHONE_RE = re.compile(r"^[0-9 +\-()]*$")
-INT_RE = re.compile(r"^[+-]?[0-9]+$")
+INT_RE = re.compile(r"[+-]?[0-9]+")
+ASCII_DIGITS = re.compile(r"[0-9]+")
 MONEY_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
 
 TEXT_LIMITS = {
@@ -46,11 +48,15 @@ TEXT_LIMITS = {
 
 
 def parse_time(value, field_name: str = "date") -> str:
-    """An ISO date or date-time (naive means UTC) as stored text."""
+    """An ISO date or date-time (naive means UTC) as stored text, in the years 1900-9999.
+
+    Stored times compare as text, which holds only for four-digit years; the range also keeps
+    "the day after" and a period after it inside what datetime can hold.
+    """
     if isinstance(value, datetime):
-        moment = value
+        moment, text = value, value.isoformat(sep=" ")
     elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
+        moment, text = datetime(value.year, value.month, value.day), value.isoformat()
     else:
         text = str(value or "").strip()
         if not text:
@@ -61,9 +67,18 @@ def parse_time(value, field_name: str = "date") -> str:
             raise ValidationError(
                 field_name, f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
             ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        moment = datetime.min
+    if not in_year_range(moment):
+        raise ValidationError(field_name, f"{text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
     return moment.strftime(TIME_FORMAT)
+
+
+def in_year_range(moment: datetime) -> bool:
+    return MIN_YEAR <= moment.year <= MAX_YEAR
 
 
 # --- money ------------------------------------------------------------------
@@ -148,7 +163,7 @@ def parse_int(value, field_name: str, minimum: int = 0, maximum: int = MAX_QUANT
         raise ValidationError(field_name, "must be a whole number")
     if isinstance(value, (int, float)):
         number = int(value)
-    elif INT_RE.match(str(value).strip()):
+    elif INT_RE.fullmatch(str(value).strip()):
         number = int(str(value).strip())
     else:
         raise ValidationError(field_name, f"{value!r} is not a whole number")
@@ -157,6 +172,11 @@ def parse_int(value, field_name: str, minimum: int = 0, maximum: int = MAX_QUANT
     if number > maximum:
         raise ValidationError(field_name, f"must be at most {maximum}")
     return number
+
+
+def is_digits(text: str) -> bool:
+    """Only ASCII 0-9: str.isdigit() also takes '²' (int() then fails) and '１' (read as 1)."""
+    return bool(ASCII_DIGITS.fullmatch(text))
 
 
 def unpack(value, count: int, field_name: str, shape: str) -> tuple:

@@ -11,35 +11,41 @@ import os
 import re
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from crpm.clock import TIME_FORMAT
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.models import (
     CUSTOMER_FIELDS,
     Page,
     clean_customer_fields,
     clean_email,
+    is_digits,
     parse_id,
 )
 from crpm.permissions import ROLES, Actor, require
 from crpm.services import audit
 from crpm.services.customers import CustomerService
 from crpm.services.erasure import erase
-from crpm.services.passwords import PasswordHasher
+from crpm.services.passwords import PasswordHasher, weakness
 from crpm.services.search import clamp_page
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
+# Per client address: failed logins and registrations in a window of ADDRESS_BLOCK_MINUTES;
+# at ADDRESS_MAX_ATTEMPTS the address is refused for ADDRESS_BLOCK_MINUTES.
+ADDRESS_MAX_ATTEMPTS = 20
+ADDRESS_BLOCK_MINUTES = 15
+LOCAL_ADDRESS = "local"  # callers without a network address: the CLI, scripts, tests
+TOO_MANY = "too many attempts from your address; try again in 15 minutes"
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "CRPM_ADMIN_PASSWORD"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}$")
-# One text for every refusal of an e-mail at registration, so it does not tell an existing
-# address apart from any other unusable one.
-EMAIL_REFUSED = "cannot be used to register; if you already have an account, log in instead"
 PROFILE_FIELDS = ("name", "phone", "company", "address", "city", "country")
+ANONYMOUS = Actor("anonymous", "customer")
 NOT_LOGGED_IN = "this login is not valid any more; please log in again"
 
 USER_COLUMNS = (
@@ -87,13 +93,33 @@ def _token_hash(token: str) -> str:
 
 
 def _usable(row, now: str) -> bool:
-    """An account that may act now: active, not locked, its customer record not erased."""
-    return bool(
-        row
-        and row["active"]
-        and row["customer_status"] != "erased"
-        and not (row["locked_until"] and row["locked_until"] > now)
+    """An account that may act: active, its customer record not erased. A lock does not end
+    open sessions: strangers' guesses cause it, and it only holds against failing addresses."""
+    return bool(row and row["active"] and row["customer_status"] != "erased")
+
+
+def _locked(row, now: str) -> bool:
+    return bool(row["locked_until"] and row["locked_until"] > now)
+
+
+def _address(address) -> str:
+    return str(address or "").strip()[:64] or LOCAL_ADDRESS
+
+
+def _window_open(row, now: str) -> bool:
+    window_end = datetime.strptime(row["window_start"], TIME_FORMAT) + timedelta(
+        minutes=ADDRESS_BLOCK_MINUTES
     )
+    return now < window_end.strftime(TIME_FORMAT)
+
+
+def _failing(attempts, now: str) -> bool:
+    """The address has failed within the current window."""
+    return bool(attempts and attempts["attempts"] and _window_open(attempts, now))
+
+
+def _blocked(attempts, now: str) -> bool:
+    return bool(attempts and attempts["blocked_until"] and attempts["blocked_until"] > now)
 
 
 def _actor(row) -> Actor:
@@ -106,7 +132,8 @@ def _actor(row) -> Actor:
 
 
 def check_password(password, *not_equal_to: str, field: str = "password") -> str:
-    """The password policy: 10 to 1024 characters, not the e-mail or login name."""
+    """The password policy: 10 to 1024 characters, not the e-mail or login name, not easy to
+    guess (passwords.weakness: a list of common passwords and a variety check)."""
     if not isinstance(password, str) or not password.strip():
         raise ValidationError(field, "is required")
     if len(password) < MIN_PASSWORD:
@@ -116,6 +143,9 @@ def check_password(password, *not_equal_to: str, field: str = "password") -> str
     for text in not_equal_to:
         if text and password.strip().casefold() in (text.casefold(), text.split("@")[0].casefold()):
             raise ValidationError(field, "must not be your e-mail address or login name")
+    reason = weakness(password)
+    if reason:
+        raise ValidationError(field, reason)
     return password
 
 
@@ -135,9 +165,9 @@ class AccountService:
 
     # --- logging in ---------------------------------------------------------------
 
-    def authenticate(self, username, password) -> bool:
-        """Gradio's `auth=` check: records the login or the failure; locks after 5 failures."""
-        return self._login(username, password) is not None
+    def authenticate(self, username, password, address=None) -> bool:
+        """Gradio's `auth=` check: records the login or the failure (see `_login`)."""
+        return self._login(username, password, _address(address)) is not None
 
     def actor_for(self, username) -> Actor:
         """The acting user for a logged-in username: one indexed query, on every call."""
@@ -146,9 +176,10 @@ class AccountService:
             raise PermissionDenied(NOT_LOGGED_IN)
         return _actor(row)
 
-    def login(self, username, password) -> str | None:
-        """Check the password and open a server-side session; returns its token, or None."""
-        row = self._login(username, password)
+    def login(self, username, password, address=None) -> str | None:
+        """Check the password and open a server-side session; returns its token, or None.
+        `address` is the client's network address (None: a local caller)."""
+        row = self._login(username, password, _address(address))
         if row is None:
             return None
         token = secrets.token_urlsafe(32)
@@ -185,31 +216,38 @@ class AccountService:
         with self.store.write() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
 
-    def _login(self, username, password):
+    def _login(self, username, password, address: str):
+        """The account row of a right password, else None. Refused without a look at the
+        password: an address with too many attempts, or a locked account asked from an address
+        that is failing. Every refusal pays for one hash, so timing tells nothing."""
         username = str(username or "").strip()
         password = password if isinstance(password, str) else ""
+        now = self.store.clock.stamp()
+        attempts = self._address_row(address)
+        if _blocked(attempts, now):
+            self.hasher.verify(password, None)
+            self._audit(ANONYMOUS, "login_refused", None, {"reason": "address", "address": address})
+            return None
         row = self.store.query_one(LOGIN_SQL, (username,)) if username else None
         if row is None:
             self.hasher.verify(password, None)  # the same time as for a real account
-            self._audit(Actor("anonymous", "customer"), "login_failed", None, {"reason": "unknown"})
-            return None
-        if not _usable(row, self.store.clock.stamp()):
+            self._audit(ANONYMOUS, "login_failed", None, {"reason": "unknown"})
+        elif not _usable(row, now) or (_locked(row, now) and _failing(attempts, now)):
             # Pay for the hash all the same: a quick refusal would tell that the account exists.
             self.hasher.verify(password, row["password_hash"])
-            reason = (
-                "locked" if row["active"] and row["customer_status"] != "erased" else "inactive"
-            )
+            reason = "inactive" if not _usable(row, now) else "locked"
             self._audit(
                 Actor(row["username"], "customer"),
                 "login_refused",
                 row["id"],
                 {"reason": reason, "locked_until": row["locked_until"]},
             )
-            return None
-        if not self.hasher.verify(password, row["password_hash"]):
+        elif not self.hasher.verify(password, row["password_hash"]):
             self._record_failure(row["id"], row["username"])
-            return None
-        return row if self._record_success(row["id"], row["username"]) else None
+        elif self._record_success(row["id"], row["username"]):
+            return row
+        self._count_attempt(address)
+        return None
 
     def _record_failure(self, user_id: int, username: str) -> None:
         with self.store.write() as conn:
@@ -238,10 +276,39 @@ class AccountService:
                 after={"failed_logins": failures, "locked_until": locked_until},
             )
 
+    # --- attempts per client address ----------------------------------------------------
+
+    def _address_row(self, address: str):
+        return self.store.query_one(
+            "SELECT attempts, window_start, blocked_until FROM address_attempts WHERE address = ?",
+            (address,),
+        )
+
+    def _count_attempt(self, address: str) -> None:
+        """One more failed login or registration from `address`: a new window once the last
+        one is over; at ADDRESS_MAX_ATTEMPTS the address is refused for a while."""
+        with self.store.write() as conn:
+            now = conn.clock.stamp()
+            row = conn.execute(
+                "SELECT attempts, window_start, blocked_until FROM address_attempts"
+                " WHERE address = ?",
+                (address,),
+            ).fetchone()
+            attempts = row["attempts"] + 1 if _failing(row, now) else 1
+            start = row["window_start"] if attempts > 1 else now
+            blocked = row["blocked_until"] if row and _blocked(row, now) else None
+            if attempts >= ADDRESS_MAX_ATTEMPTS and blocked is None:
+                blocked = conn.clock.stamp(after=timedelta(minutes=ADDRESS_BLOCK_MINUTES))
+            conn.execute(
+                "INSERT OR REPLACE INTO address_attempts (address, attempts, window_start,"
+                " blocked_until) VALUES (?, ?, ?, ?)",
+                (address, attempts, start, blocked),
+            )
+
     def _record_success(self, user_id: int, username: str) -> bool:
         with self.store.write() as conn:
             row = conn.execute(f"{ACTOR_SQL} WHERE u.id = ?", (user_id,)).fetchone()
-            if not _usable(row, self.store.clock.stamp()):
+            if not _usable(row, conn.clock.stamp()):
                 return False
             conn.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
@@ -257,16 +324,21 @@ class AccountService:
 
     # --- registration and first run -----------------------------------------------
 
-    def register_customer(self, name, email, password, phone="") -> Actor:
-        """A customer record and its login, in one transaction.
+    def register_customer(self, name, email, password, phone="", address=None) -> Actor | None:
+        """A customer record and its login, in one transaction; None when the e-mail is taken.
 
-        Every other field is checked first, with its own message; the e-mail's availability is
-        checked last and refused with one text whatever the reason, after the password has been
-        hashed, so neither the message nor the time tells an existing address apart.
+        Every other field is checked first, with its own message. An e-mail that already
+        belongs to a customer or a login is not refused: nothing is written and the answer is
+        None, after the password has been hashed, so that neither a message nor the time tells
+        an existing address apart (the dashboard answers both cases with one neutral page).
         """
+        address = _address(address)
+        if _blocked(self._address_row(address), self.store.clock.stamp()):
+            raise PermissionDenied(TOO_MANY)
         values = clean_customer_fields({"name": name, "email": email, "phone": phone})
         check_password(password, values["email"], str(email or "").strip())
         password_hash = self.hasher.hash(password)
+        self._count_attempt(address)  # each registration, new or not: probing costs the same
         with self.store.write() as conn:
             taken = conn.execute(
                 "SELECT 1 FROM customers WHERE email = ?1 UNION ALL"
@@ -274,7 +346,7 @@ class AccountService:
                 (values["email"],),
             ).fetchone()
             if taken:
-                raise ValidationError("email", EMAIL_REFUSED)
+                return None
             actor = Actor(values["email"], "customer")
             customer_id = CustomerService(self.store)._insert(conn, actor, values)
             user_id = self._insert_user(
@@ -448,7 +520,7 @@ class AccountService:
     def get_user(self, actor: Actor, user) -> User:
         """`user` is a user id (int) or a username (str)."""
         require(actor, "admin")
-        if isinstance(user, str) and not user.strip().isdigit():
+        if isinstance(user, str) and not is_digits(user.strip()):
             row = self.store.query_one(
                 f"SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?", (user.strip(),)
             )

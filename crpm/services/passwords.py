@@ -7,14 +7,21 @@ roughly 50-100 ms here; tests set CRPM_SCRYPT_N to a small power of two to stay 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from crpm.errors import ValidationError
+from crpm.models import is_digits
 
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "common_passwords.txt"
+MIN_DISTINCT = 5
+# Around a common word people add digits and symbols: "Password2024!" is "password".
+DECORATION = "0123456789!@#$%^&*()_+-=.,?~ "
 SCRYPT_N_ENV = "CRPM_SCRYPT_N"
 MAX_MEMORY = 256 * 1024 * 1024
 DIGEST_BYTES = 32
@@ -41,7 +48,7 @@ class PasswordHasher:
     @classmethod
     def from_env(cls) -> PasswordHasher:
         n = os.environ.get(SCRYPT_N_ENV, "").strip()
-        return cls(n=int(n)) if n.isdigit() else cls()
+        return cls(n=int(n)) if is_digits(n) else cls()
 
     def hash(self, password: str) -> str:
         salt = secrets.token_bytes(16)
@@ -66,3 +73,28 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=MAX_MEMORY, dklen=DIGEST_BYTES
     )
+
+
+# --- strength -------------------------------------------------------------------------------
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list (see the head of the file for its source and licence)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def weakness(password: str) -> str | None:
+    """Why a password of a valid length is easy to guess, or None: a common password (also
+    with digits and symbols around it), too few different characters, or a run like abcdefg."""
+    text = password.casefold()
+    cores = {text, text.strip(DECORATION), text.rstrip(DECORATION), text.lstrip(DECORATION)}
+    if any(core in common_passwords() for core in cores):
+        return "is one of the most common passwords; choose one that is harder to guess"
+    if len(set(text)) < MIN_DISTINCT:
+        return f"uses too few different characters (at least {MIN_DISTINCT})"
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    if steps in ({1}, {-1}):
+        return "is a run of consecutive characters; choose one that is harder to guess"
+    return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from crpm.errors import Conflict, InactiveRecord, NotFound, PermissionDenied, ValidationError
-from crpm.models import Page, parse_id, parse_money, parse_time, unpack
+from crpm.models import Page, is_digits, parse_id, parse_money, parse_time, unpack
 from crpm.permissions import Actor, require
 from crpm.services import audit
 from crpm.services.purchases import MAX_LINES, normalise_lines
@@ -561,7 +561,7 @@ class ServiceDesk:
         return customer_id
 
     def _user_id(self, user, field: str) -> int:
-        if isinstance(user, str) and not user.strip().isdigit():
+        if isinstance(user, str) and not is_digits(user.strip()):
             row = self.store.query_one("SELECT id FROM users WHERE username = ?", (user.strip(),))
             if row is None:
                 raise NotFound("user", user)

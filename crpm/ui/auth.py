@@ -16,6 +16,7 @@ what `gradio_client.Client(url, auth=(username, password))` expects.
 from __future__ import annotations
 
 import logging
+import os
 from html import escape
 from urllib.parse import urlparse
 
@@ -34,12 +35,20 @@ log = logging.getLogger("crpm.ui.auth")
 
 LOGIN_FAILED = (
     "That login name and password do not match an active account. After 5 failed attempts an"
-    " account is locked for 15 minutes."
+    " account is locked for 15 minutes against the address they came from, and after 20 from"
+    " one address that address waits 15 minutes."
 )
+# Set to 1 only behind a reverse proxy that sets X-Forwarded-For (a Hugging Face Space, nginx):
+# then the client is the address that proxy appended last; otherwise anyone could name one.
+TRUSTED_PROXY_ENV = "CRPM_TRUSTED_PROXY"
 NOTICES = {
     "out": "You are logged out.",
     "changed": "Your password was changed; log in with the new one.",
     "expired": "Your session has ended; please log in again.",
+    # One answer to every accepted registration form: a new account, or an e-mail already known
+    # (a customer or a login), so the page does not tell which addresses are registered.
+    "registered": "Thank you. If this e-mail address was not registered yet, your account is"
+    " ready: log in with it. If it was, log in with your existing password.",
 }
 REGISTER_FIELDS = ("name", "email", "phone")
 
@@ -109,6 +118,14 @@ def same_origin(request: Request) -> bool:
     return urlparse(origin).netloc.lower() == host.split(",")[0].strip().lower()
 
 
+def client_address(request: Request) -> str | None:
+    """The address login and registration attempts are counted against."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded and os.environ.get(TRUSTED_PROXY_ENV, "").strip().lower() in ("1", "true"):
+        return forwarded.split(",")[-1].strip()
+    return request.client.host if request.client else None
+
+
 def is_https(request: Request) -> bool:
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
     return (forwarded or request.url.scheme) == "https"
@@ -132,7 +149,8 @@ class AuthPages:
         if not same_origin(request):
             return refused_origin(from_page)
         username = str(form.get("username") or "").strip()
-        token = self.accounts.login(username, str(form.get("password") or ""))
+        password = str(form.get("password") or "")
+        token = self.accounts.login(username, password, client_address(request))
         if token is None:
             if from_page:
                 return page("Log in", login_form(username, error=LOGIN_FAILED), 401)
@@ -166,16 +184,12 @@ class AuthPages:
         if password != str(form.get("confirm") or ""):
             return page("Create an account", register_form(typed, "The passwords differ."), 400)
         try:
-            actor = self.accounts.register_customer(
-                typed["name"], typed["email"], password, typed["phone"]
+            self.accounts.register_customer(
+                typed["name"], typed["email"], password, typed["phone"], client_address(request)
             )
         except CRPMError as exc:
             return page("Create an account", register_form(typed, exc.message), 400)
-        token = self.accounts.login(actor.username, password)
-        response = RedirectResponse("./" if token else "login", status_code=303)
-        if token:
-            set_session_cookie(response, token, request)
-        return response
+        return RedirectResponse("login?notice=registered", status_code=303)
 
     # --- logging out ------------------------------------------------------------------
 

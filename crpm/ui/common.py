@@ -21,7 +21,7 @@ import pandas as pd
 
 from crpm.config import Settings
 from crpm.errors import CRPMError, ValidationError
-from crpm.models import format_money, parse_time
+from crpm.models import format_money, is_digits, parse_time
 from crpm.permissions import Actor
 from crpm.ui.session import acting_user
 
@@ -147,7 +147,7 @@ def optional_id(value, field_name: str) -> int | None:
     text = str(value).strip().lstrip("#")
     if not text:
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not is_digits(text) or int(text) < 1:
         raise ValidationError(field_name, f"{value!r} is not an ID (a whole number from 1)")
     return int(text)
 
@@ -170,7 +170,7 @@ def day_start(value, field_name: str) -> str | None:
     """A date box as the first moment of that day (UTC text), or None when empty."""
     if value in (None, ""):
         return None
-    return parse_time(_date_text(value), field_name)
+    return parse_time(_date_text(value, field_name), field_name)
 
 
 def day_after(value, field_name: str) -> str | None:
@@ -178,13 +178,18 @@ def day_after(value, field_name: str) -> str | None:
     start = day_start(value, field_name)
     if start is None:
         return None
-    moment = datetime.fromisoformat(start[:10]) + timedelta(days=1)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    day = date.fromisoformat(start[:10])
+    if day == date.max:
+        raise ValidationError(field_name, f"must be {date.max - timedelta(days=1)} or earlier")
+    return parse_time(day + timedelta(days=1), field_name)
 
 
-def _date_text(value) -> str:
+def _date_text(value, field_name: str) -> str:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+        except (OverflowError, OSError, ValueError):
+            raise ValidationError(field_name, f"{value!r} is not a date") from None
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value).strip()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from crpm.errors import NotFound, ValidationError
-from crpm.models import parse_quantity
+from crpm.models import is_digits, parse_quantity
 from crpm.services.purchases import normalise_lines
 from crpm.ui.common import (
     Pager,
@@ -71,7 +71,7 @@ class PurchaseHandlers:
         query = (query or "").strip()
         found = []
         wanted = query.lstrip("#")
-        if wanted.isdigit():
+        if is_digits(wanted):
             try:
                 record = service.get(actor, int(wanted))
                 if record.status == "active":

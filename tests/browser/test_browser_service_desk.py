@@ -71,6 +71,8 @@ def register(page, shoot, name: str) -> str:
     page.locator("#confirm").fill(PASSWORD)
     shoot(page, "register-page")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("If this e-mail address was not registered yet")).to_be_visible()
+    log_in(page, email, PASSWORD)
     expect(page.locator(".crpm-who").last).to_contain_text(email)
     return email
 

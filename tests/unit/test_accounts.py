@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM
-from crpm.services import open_services
-from crpm.services.accounts import EMAIL_REFUSED, LOCK_MINUTES, SESSION_HOURS
+from crpm.services import open_services, passwords
+from crpm.services.accounts import (
+    ADDRESS_BLOCK_MINUTES,
+    ADDRESS_MAX_ATTEMPTS,
+    LOCK_MINUTES,
+    MAX_FAILED_LOGINS,
+    SESSION_HOURS,
+    check_password,
+)
 from crpm.services.passwords import PasswordHasher
+from tests.support import store_snapshot
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 PASSWORD = "a-Long-enough-1"
@@ -102,20 +111,25 @@ def test_register_refuses_bad_fields_with_their_own_message(services, refused):
         services.accounts.register_customer("Ann", "not-an-address", PASSWORD)
 
 
-def test_second_registration_refused_the_same_way_whoever_holds_the_email(services, refused):
-    """Taken by a registered customer, a customer staff added, or a login: one message."""
+def test_registering_a_taken_email_answers_like_a_new_one_and_changes_nothing(services, refused):
+    """Taken by a registered customer, a customer staff added, or a login: the same outcome as
+    a new registration (no error, no message of its own), and nothing is written."""
     services.accounts.register_customer("Ann", "ann@example.com", PASSWORD)
     services.customers.add(SYSTEM, "Walk-in", "walkin@example.com")
     services.accounts.create_user(SYSTEM, "desk@example.com", PASSWORD + "z", "staff")
-    messages = []
+    before = store_snapshot(services.store, leave_out=("address_attempts",))
     for email in ("ANN@example.com", "walkin@example.com", "desk@example.com"):
-        with refused(ValidationError) as info:
-            services.accounts.register_customer("Someone", email, "other-password-9")
-        messages.append(str(info.value))
-    assert messages == [f"email: {EMAIL_REFUSED}"] * 3
+        assert services.accounts.register_customer("Someone", email, "other-password-9") is None
+    assert store_snapshot(services.store, leave_out=("address_attempts",)) == before
+    # each try counts against the caller's address, as a new registration does
+    assert services.store.query_one("SELECT attempts FROM address_attempts")[0] == 4
     # the existing customer was not taken over
     assert services.customers.get(SYSTEM, 2).name == "Walk-in"
     assert not services.accounts.authenticate("walkin@example.com", "other-password-9")
+    # and a new address still registers
+    fresh = services.accounts.register_customer("New", "new@example.com", "other-password-9")
+    assert fresh.username == "new@example.com"
+    assert services.accounts.authenticate("new@example.com", "other-password-9")
 
 
 # --- login and lockout -------------------------------------------------------------
@@ -154,8 +168,8 @@ def test_five_failures_lock_the_account_for_15_minutes_even_with_the_right_passw
     assert row["failed_logins"] == 5
     assert row["locked_until"] == clock.stamp(after=timedelta(minutes=LOCK_MINUTES))
     assert services.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
-    with pytest.raises(PermissionDenied):
-        services.accounts.actor_for("bob@example.com")
+    # the lock stops password guesses, not Bob's open sessions (strangers can cause it)
+    assert services.accounts.actor_for("bob@example.com").customer_id == people.b.customer_id
     assert services.accounts.get_user(people.admin, "bob@example.com").locked
     assert audit_actions(services, row["id"])[-1] == "login_refused"
     # other accounts are untouched
@@ -190,8 +204,9 @@ def test_lockout_survives_reopening_the_store(services, people, db_path, clock):
     reopened = open_services(db_path, clock)
     try:
         assert reopened.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
-        with pytest.raises(PermissionDenied):
-            reopened.accounts.actor_for("bob@example.com")
+        assert reopened.accounts.get_user(
+            reopened.accounts.actor_for("admin"), "bob@example.com"
+        ).locked
     finally:
         reopened.store.close()
 
@@ -477,8 +492,7 @@ def test_passwords_never_stored_outside_the_hash_column(services, people, shop):
     accounts.change_password(people.a, "alice-Secret-4d", "alice-Changed-6f")
     accounts.set_password(people.admin, "tess", "tess-Reset-7g")
     accounts.login("sam", "staff-Secret-2b")
-    with pytest.raises(ValidationError):
-        accounts.register_customer("Eve", "alice@example.com", "eve-Secret-8h")
+    assert accounts.register_customer("Eve", "alice@example.com", "eve-Secret-8h") is None
     secrets = [
         *people.PASSWORDS.values(),
         "Typo-alice-Secret-4d",
@@ -528,3 +542,83 @@ def test_cli_adds_lists_resets_and_deactivates_users(db_path, monkeypatch, capsy
         assert [row[0] for row in actors] == [f"cli:{__import__('getpass').getuser()}"]
     finally:
         services.store.close()
+
+
+# --- password strength (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("aaaaaaaaaa", "too few different characters"),
+        ("ababababab", "too few different characters"),
+        ("1234567890", "one of the most common passwords"),
+        ("password12", "one of the most common passwords"),
+        ("Password2024!", "one of the most common passwords"),
+        ("qwertyuiop", "one of the most common passwords"),
+        ("abcdefghijk", "a run of consecutive characters"),
+        ("9876543210", "a run of consecutive characters"),
+    ],
+)
+def test_weak_passwords_are_refused_saying_why(services, people, refused, password, reason):
+    with refused(ValidationError, match=f"^password: .*{reason}"):
+        services.accounts.register_customer("Ann", "ann@example.com", password)
+    with refused(ValidationError, match=f"^new password: .*{reason}"):
+        services.accounts.change_password(people.staff, "staff-Secret-2b", password)
+
+
+def test_the_common_password_list_is_shipped_with_its_source():
+    path = Path(passwords.__file__).resolve().parent.parent / "common_passwords.txt"
+    head = path.read_text(encoding="utf-8").splitlines()[:4]
+    assert "MIT" in " ".join(head) and "zxcvbn" in head[1]
+    assert len(passwords.common_passwords()) == 30_000
+
+
+def test_strong_passwords_still_pass(services):
+    for password in ("alice-Secret-4d", "correct horse battery", "Tr0ub4dor&3-x"):
+        assert check_password(password, "ann@example.com") == password
+
+
+# --- per-address throttling (issue 13) -------------------------------------------------------
+
+STRANGER, OWNER = "203.0.113.9", "198.51.100.7"
+
+
+def test_a_stranger_cannot_lock_the_admin_out(services, people, clock):
+    accounts = services.accounts
+    for _ in range(MAX_FAILED_LOGINS):
+        assert not accounts.authenticate("admin", "guess-Guess-42", address=STRANGER)
+    assert accounts.get_user(people.admin, "admin").locked
+    # the lock holds for the address that failed, even with the right password ...
+    assert not accounts.authenticate("admin", "admin-Secret-1a", address=STRANGER)
+    # ... but not for the admin elsewhere, whose open sessions also go on
+    assert accounts.actor_for("admin").role == "admin"
+    assert accounts.authenticate("admin", "admin-Secret-1a", address=OWNER)
+    assert not accounts.get_user(people.admin, "admin").locked
+
+
+def test_an_address_that_keeps_failing_is_refused_for_a_while(services, people, clock, refused):
+    accounts = services.accounts
+    for number in range(ADDRESS_MAX_ATTEMPTS):
+        assert not accounts.authenticate(f"nobody{number}", "guess-Guess-42", address=STRANGER)
+    # refused now even for a right password: the address, not any account, is held
+    assert not accounts.authenticate("alice@example.com", "alice-Secret-4d", address=STRANGER)
+    assert accounts.authenticate("alice@example.com", "alice-Secret-4d", address=OWNER)
+    assert not accounts.get_user(people.admin, "alice@example.com").locked
+    last = services.store.query_one("SELECT * FROM audit_log ORDER BY id DESC LIMIT 1")
+    assert last["action"] == "login"
+    with refused(PermissionDenied, match="too many attempts from your address"):
+        accounts.register_customer("Eve", "eve@example.com", "eve-Secret-8h", address=STRANGER)
+    clock.advance(minutes=ADDRESS_BLOCK_MINUTES)
+    assert accounts.authenticate("alice@example.com", "alice-Secret-4d", address=STRANGER)
+
+
+def test_registrations_count_against_their_address(services, clock, refused):
+    accounts = services.accounts
+    for number in range(ADDRESS_MAX_ATTEMPTS):
+        accounts.register_customer("Ann", f"ann{number}@example.com", PASSWORD, address=STRANGER)
+    with refused(PermissionDenied, match="too many attempts"):
+        accounts.register_customer("Ann", "ann.more@example.com", PASSWORD, address=STRANGER)
+    assert accounts.register_customer("Bo", "bo@example.com", PASSWORD, address=OWNER)
+    clock.advance(minutes=ADDRESS_BLOCK_MINUTES)
+    assert accounts.register_customer("Ann", "ann.more@example.com", PASSWORD, address=STRANGER)

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 import pytest
 
-from crpm.analytics import Analytics, ranked_rows
+from crpm.analytics import MAX_PERIODS, Analytics, ranked_rows
 from crpm.errors import Conflict, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM, Actor
 from crpm.ui.reports import preset_range
@@ -529,11 +529,14 @@ def test_incremental_sync_equals_a_fresh_load_on_random_ranges(services, analyti
     shop = RandomShop(services, rng)
     for _ in range(8):
         shop.steps(8)
-        analytics.page(SYSTEM, None, FAR)
+        analytics.page(SYSTEM, None, FAR, grain="month")
     scratch = Analytics(services.store)
     try:
         for lo, hi in random_ranges(rng, 5):
-            assert_same_page(analytics.page(SYSTEM, lo, hi), scratch.page(SYSTEM, lo, hi))
+            grain = "month" if hi == FAR else "day"  # by day up to 2100 is past MAX_PERIODS
+            assert_same_page(
+                analytics.page(SYSTEM, lo, hi, grain), scratch.page(SYSTEM, lo, hi, grain)
+            )
             summary = analytics.summary(SYSTEM, lo, hi).to_dict()
             assert {key: summary[key] for key in EXPECTED_KEYS} == expected_summary(
                 services.store, lo, hi
@@ -598,3 +601,41 @@ def test_duckdb_threads_follow_the_machine_load(services, monkeypatch):
         assert engine._mirror.threads == 2
     finally:
         engine.close()
+
+
+# --- a bound on the periods of a trend (issue 13) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("grain", "date_from", "periods"),
+    [
+        ("day", "1900-01-01", 2_958_463),
+        ("week", "1900-01-01", 422_638),
+        ("month", "1900-01-01", 97_200),
+    ],
+)
+def test_a_trend_of_too_many_periods_is_refused_naming_grain_and_limit(
+    shop, analytics, grain, date_from, periods
+):
+    expected = (
+        f"grain: a trend by {grain} over this range has {periods:,} periods, more than"
+        f" {MAX_PERIODS:,}; choose a longer grain or a shorter range"
+    )
+    for call in (
+        lambda: analytics.trend(SYSTEM, date_from, "9999-12-31", grain=grain),
+        lambda: analytics.trend(SYSTEM, date_from, "9999-12-31", grain, [shop["apple"]]),
+        lambda: analytics.page(SYSTEM, date_from, "9999-12-31", grain=grain),
+    ):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert str(info.value) == expected
+
+
+def test_a_trend_at_the_period_limit_is_answered(shop, analytics):
+    start = datetime(2022, 1, 1)
+    end = start + timedelta(days=MAX_PERIODS)
+    trend = analytics.trend(SYSTEM, str(start), str(end), grain="day")
+    assert len(trend) == MAX_PERIODS
+    with pytest.raises(ValidationError, match="grain: a trend by day"):
+        analytics.trend(SYSTEM, str(start), str(end + timedelta(seconds=1)), grain="day")
+    assert len(analytics.page(SYSTEM, "1995-01-01", "2025-01-01", grain="month")["trend"]) == 360

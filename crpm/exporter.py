@@ -43,8 +43,10 @@ EXPORTS = {
 SELECT coalesce(pu.order_ref, 'P' || pu.id) AS order_ref, c.email AS customer_email, p.sku,
        l.quantity, l.unit_price_cents AS unit_price, pu.purchased_at, pu.cancelled_at,
        coalesce(r.quantity, '') AS returned_quantity, r.returned_at,
+       l.discount_cents AS discount, l.tax_rate,
+       CASE WHEN pu.prices_include_tax THEN 'yes' ELSE 'no' END AS prices_include_tax,
        c.name AS customer_name, p.name AS product_name, p.category,
-       l.quantity * l.unit_price_cents AS line_total
+       l.net_cents AS net, l.tax_cents AS tax, l.net_cents + l.tax_cents AS line_total
 FROM purchase_lines l
 JOIN purchases pu ON pu.id = l.purchase_id
 JOIN customers c ON c.id = pu.customer_id
@@ -77,7 +79,7 @@ COUNTS = {
     "movements": "SELECT count(*) FROM stock_movements",
     "tickets": "SELECT count(*) FROM tickets",
 }
-MONEY_COLUMNS = {"price", "unit_price", "line_total"}
+MONEY_COLUMNS = {"price", "unit_price", "discount", "net", "tax", "line_total"}
 KINDS = tuple(EXPORTS)
 
 

@@ -54,6 +54,7 @@ from crpm.models import (
     parse_time,
 )
 from crpm.permissions import Actor, require
+from crpm.pricing import Discount, LineInput, parse_rate, price_lines, returned_share
 from crpm.services import audit
 
 KINDS = ("customers", "products", "purchases")
@@ -326,13 +327,52 @@ SPECS = {
         "purchase",
         "order_ref",
         ("order_ref", "customer_email", "sku", "quantity", "unit_price", "purchased_at"),
-        ("cancelled_at", "returned_quantity", "returned_at"),
+        (
+            "cancelled_at",
+            "returned_quantity",
+            "returned_at",
+            "discount",
+            "tax_rate",
+            "prices_include_tax",
+        ),
         "CREATE TABLE staged (line INTEGER PRIMARY KEY, order_ref TEXT, customer_id INTEGER,"
         " product_id INTEGER, quantity INTEGER, unit_price_cents INTEGER, purchased_at TEXT,"
-        " cancelled_at TEXT, returned_quantity INTEGER, returned_at TEXT)",
-        ("customer_name", "product_name", "category", "line_total"),
+        " cancelled_at TEXT, returned_quantity INTEGER, returned_at TEXT, discount_cents INTEGER,"
+        " tax_rate TEXT, inclusive INTEGER, net_cents INTEGER, tax_cents INTEGER,"
+        " returned_discount_cents INTEGER, returned_net_cents INTEGER, returned_tax_cents INTEGER)",
+        ("customer_name", "product_name", "category", "net", "tax", "line_total"),
     ),
 }
+
+
+YES_NO = {"": False, "0": False, "no": False, "false": False, "1": True, "yes": True, "true": True}
+
+
+def _yes_no(value, column: str) -> bool:
+    text = (value or "").strip().lower()
+    if text not in YES_NO:
+        raise ValidationError(column, "must be yes or no")
+    return YES_NO[text]
+
+
+def _priced_line(values: dict, quantity, price, returned, errors: list) -> tuple:
+    """discount, rate, prices-include-tax, net and tax of a line as crpm/pricing.py prices it,
+    and the share its returned units gave back; the columns are optional (none: no tax)."""
+    discount = _checked(errors, parse_money, values.get("discount") or "0", "discount")
+    rate = _checked(errors, parse_rate, values.get("tax_rate") or "0", "tax_rate")
+    inclusive = _checked(errors, _yes_no, values.get("prices_include_tax"), "prices_include_tax")
+    if None in (quantity, price, discount, rate, inclusive):
+        return (None,) * 8
+    line = LineInput(price, quantity, rate, Discount(cents=discount))
+    try:
+        (priced,) = price_lines([line], inclusive)
+    except ValidationError as exc:
+        errors.append(("discount", exc.reason))
+        return (None,) * 8
+    back = returned_share(priced, 0, returned) if returned else None
+    rate_text = f"{rate.normalize():f}"
+    shares = (back.discount_cents, back.net_cents, back.tax_cents) if back else (0, 0, 0)
+    return (discount, rate_text, int(inclusive), priced.net_cents, priced.tax_cents, *shares)
 
 
 def _status(value, allowed: tuple[str, ...] = STATUSES) -> str:
@@ -451,6 +491,7 @@ class _Validator:
             cancelled_at,
             returned,
             returned_at,
+            *_priced_line(values, quantity, price, returned, errors),
         )
 
     def _returned(self, values: dict, quantity, purchased_at, errors: list):
@@ -1001,9 +1042,10 @@ def _write_purchases(conn, actor: Actor, now: str) -> None:
     }
     conn.execute(
         "INSERT INTO main.purchases (id, customer_id, purchased_at, recorded_by, source, order_ref,"
-        " cancelled_at, cancelled_by, cancel_reason)"
+        " cancelled_at, cancelled_by, cancel_reason, prices_include_tax)"
         " SELECT :purchase + o.line, h.customer_id, h.purchased_at, :user, 'import', o.order_ref,"
-        " h.cancelled_at, CASE WHEN h.cancelled_at IS NULL THEN NULL ELSE :user END, ''"
+        " h.cancelled_at, CASE WHEN h.cancelled_at IS NULL THEN NULL ELSE :user END, '',"
+        " h.inclusive"
         " FROM staging.orders o JOIN staging.staged h ON h.line = o.line WHERE o.new"
         " ORDER BY o.line",
         params,
@@ -1013,14 +1055,16 @@ def _write_purchases(conn, actor: Actor, now: str) -> None:
     )
     conn.execute(
         "INSERT INTO main.purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents,"
-        " net_cents) SELECT :line + s.line, :purchase + o.line, s.product_id, s.quantity,"
-        f" s.unit_price_cents, s.quantity * s.unit_price_cents{new_rows} ORDER BY s.line",
+        " discount_cents, tax_rate, net_cents, tax_cents) SELECT :line + s.line,"
+        " :purchase + o.line, s.product_id, s.quantity, s.unit_price_cents, s.discount_cents,"
+        f" s.tax_rate, s.net_cents, s.tax_cents{new_rows} ORDER BY s.line",
         params,
     )
     conn.execute(
         "INSERT INTO main.purchase_returns (line_id, quantity, returned_at, recorded_by, reason,"
-        " net_cents) SELECT :line + s.line, s.returned_quantity, s.returned_at, :user,"
-        " 'imported', s.returned_quantity * s.unit_price_cents"
+        " discount_cents, net_cents, tax_cents) SELECT :line + s.line, s.returned_quantity,"
+        " s.returned_at, :user, 'imported', s.returned_discount_cents, s.returned_net_cents,"
+        " s.returned_tax_cents"
         f"{new_rows} AND s.returned_quantity > 0 ORDER BY s.returned_at, s.line",
         params,
     )

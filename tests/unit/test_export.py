@@ -49,6 +49,7 @@ def reports(store) -> dict:
             for name, frame in engine.rfm(STAFF, *span).items():
                 out[f"rfm {name} {key}"] = frame
             out[f"stock {key}"] = engine.stock_report(STAFF, *span, limit=None)["products"]
+            out[f"tax {key}"] = engine.tax(STAFF, *span)
         return out
     finally:
         engine.close()
@@ -61,9 +62,13 @@ def test_round_trip_gives_the_same_reports_to_the_cent(services, actor, tmp_path
     # a purchase recorded by the service with its own order_ref, and a return and a cancel,
     # of products the demo left in stock (which ones depends on the day the history ends)
     first, second, third = [
-        row[0] for row in shop.query("SELECT id FROM products WHERE stock > 0 ORDER BY id LIMIT 3")
+        row[0] for row in shop.query("SELECT id FROM products WHERE stock >= 3 ORDER BY id LIMIT 3")
     ]
-    sale = services.purchases.record(actor, 1, [(first, 1), (second, 1)], order_ref="SHOP-77")
+    # at a 20% default rate with prices including tax, a line and a purchase discount
+    standard = services.taxes.add_rate(actor, "Standard", "20")
+    services.taxes.update_settings(actor, default_tax_rate_id=standard.id, prices_include_tax=True)
+    lines = [{"product_id": first, "quantity": 3, "discount": "10%"}, (second, 1)]
+    sale = services.purchases.record(actor, 1, lines, order_ref="SHOP-77", discount="0.50")
     services.purchases.return_items(actor, sale.lines[0].id, 1, "too small")
     services.purchases.cancel(actor, services.purchases.record(actor, 2, [(third, 1)]).id)
     buyer = shop.query_one("SELECT customer_id FROM purchases WHERE cancelled_at IS NULL")[0]
@@ -84,6 +89,7 @@ def test_round_trip_gives_the_same_reports_to_the_cent(services, actor, tmp_path
             else:
                 assert frame == after[name], name
         assert before["summary all"].returns_cents > 0
+        assert before["tax all"].set_index("tax_rate").loc["20", "tax_cents"] > 0
         assert before[f"summary {last_month(clock)[0]}"].orders > 0
         erased = copy.store.query_one("SELECT * FROM customers WHERE id = ?", (buyer,))
         assert erased["status"] == "erased" and erased["email"] == f"erased-{buyer}@invalid"

@@ -24,6 +24,7 @@ from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from gradio.routes import App
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from crpm.errors import CRPMError, PermissionDenied
@@ -61,16 +62,18 @@ def logout_button() -> gr.Button:
 
 
 def current_username(services):
-    """Gradio's `auth_dependency`: the username of a live session, or None (refused with 401)."""
+    """Gradio's `auth_dependency`: the username of a live session, or None (refused with 401).
+    Gradio calls it on the event loop for every request, so the store lookup runs in a thread."""
 
-    def username(request: Request) -> str | None:
-        token = session_token(request)
-        if token is None:
-            return None
+    def lookup(token: str) -> str | None:
         try:
             return services.accounts.actor_for_session(token).username
         except PermissionDenied:
             return None
+
+    async def username(request: Request) -> str | None:
+        token = session_token(request)
+        return None if token is None else await run_in_threadpool(lookup, token)
 
     return username
 
@@ -115,12 +118,16 @@ def is_https(request: Request) -> bool:
 
 
 class AuthPages:
+    """The pages. Hashing a password (scrypt) and the store's write lock block, so they run in
+    the thread pool: plain `def` routes (FastAPI runs those there), and `run_in_threadpool` in
+    the routes that must await the posted form first."""
+
     def __init__(self, services):
         self.accounts = services.accounts
 
     # --- logging in -------------------------------------------------------------------
 
-    async def login_page(self, request: Request) -> Response:
+    def login_page(self, request: Request) -> Response:
         if self._live_session(request):
             return RedirectResponse("./", status_code=303)
         notice = NOTICES.get(request.query_params.get("notice", ""), "")
@@ -132,7 +139,8 @@ class AuthPages:
         if not same_origin(request):
             return refused_origin(from_page)
         username = str(form.get("username") or "").strip()
-        token = self.accounts.login(username, str(form.get("password") or ""))
+        password = str(form.get("password") or "")
+        token = await run_in_threadpool(self.accounts.login, username, password)
         if token is None:
             if from_page:
                 return page("Log in", login_form(username, error=LOGIN_FAILED), 401)
@@ -154,7 +162,7 @@ class AuthPages:
 
     # --- registering ------------------------------------------------------------------
 
-    async def register_page(self, request: Request) -> Response:
+    def register_page(self, request: Request) -> Response:
         return page("Create an account", register_form({}))
 
     async def register(self, request: Request) -> Response:
@@ -166,23 +174,26 @@ class AuthPages:
         if password != str(form.get("confirm") or ""):
             return page("Create an account", register_form(typed, "The passwords differ."), 400)
         try:
-            actor = self.accounts.register_customer(
-                typed["name"], typed["email"], password, typed["phone"]
-            )
+            token = await run_in_threadpool(self._register, typed, password)
         except CRPMError as exc:
             return page("Create an account", register_form(typed, exc.message), 400)
-        token = self.accounts.login(actor.username, password)
         response = RedirectResponse("./" if token else "login", status_code=303)
         if token:
             set_session_cookie(response, token, request)
         return response
 
+    def _register(self, typed: dict, password: str) -> str | None:
+        actor = self.accounts.register_customer(
+            typed["name"], typed["email"], password, typed["phone"]
+        )
+        return self.accounts.login(actor.username, password)
+
     # --- logging out ------------------------------------------------------------------
 
-    async def logout_page(self, request: Request) -> Response:
+    def logout_page(self, request: Request) -> Response:
         return page("Log out", logout_form())
 
-    async def logout(self, request: Request) -> Response:
+    def logout(self, request: Request) -> Response:
         if not same_origin(request):
             return refused_origin(True)
         token = session_token(request)

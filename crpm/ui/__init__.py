@@ -119,7 +119,7 @@ def build_app(services, settings: Settings) -> gr.Blocks:
         demo.load(
             show_role_tabs, None, [who, role_tabs, *tabs.values()], api_visibility="private"
         ).success(None, role_tabs, js=OPEN_FIRST_TAB_JS)
-    demo.crpm_server = auth.server_app(services)
+    demo.crpm_server = auth.server_app(services, settings)
     downloads.add_routes(demo.crpm_server, ctx)
     return demo
 
@@ -138,5 +138,6 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs):
         css=CSS,
         head=HEAD,
         footer_links=["api"],
+        max_file_size=settings.max_upload_bytes,
         **kwargs,
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from html import escape
-from urllib.parse import urlparse
 
 import gradio as gr
 from fastapi import Request
@@ -27,9 +26,12 @@ from gradio.routes import App
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from crpm.config import Settings
 from crpm.errors import CRPMError, PermissionDenied
 from crpm.services.accounts import SESSION_HOURS
+from crpm.ui.gradioguard import GradioGuard
 from crpm.ui.session import SESSION_COOKIE, session_token
+from crpm.ui.webguard import WebGuard, same_origin
 
 log = logging.getLogger("crpm.ui.auth")
 
@@ -78,10 +80,26 @@ def current_username(services):
     return username
 
 
-def server_app(services) -> App:
+class GuardedApp(App):
+    """Gradio's web app wrapped in CRPM's guards (outermost, around Gradio's own middleware):
+    same-origin only and security headers (crpm/ui/webguard.py), queue sessions bound to their
+    login and uploads for importing roles only (crpm/ui/gradioguard.py)."""
+
+    def __init__(self, services, settings: Settings, **kwargs):
+        # No FastAPI schema at /openapi.json: Gradio's /gradio_api/openapi.json needs a login.
+        super().__init__(openapi_url=None, **kwargs)
+        self.crpm_guards = (services, settings)
+
+    def build_middleware_stack(self):
+        services, settings = self.crpm_guards
+        inner = GradioGuard(super().build_middleware_stack(), services, settings.max_upload_bytes)
+        return WebGuard(inner, settings.frame_ancestors)
+
+
+def server_app(services, settings: Settings) -> App:
     """The web app Gradio will serve the dashboard on, with the login routes already in place
     (routes added first win, so ours shadow Gradio's own /login and /logout)."""
-    app = App(auth_dependency=current_username(services))
+    app = GuardedApp(services, settings, auth_dependency=current_username(services))
     pages = AuthPages(services)
     app.add_api_route("/login", pages.login_page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/login", pages.login, methods=["POST"], include_in_schema=False)
@@ -101,15 +119,6 @@ async def send_anonymous_to_login(request: Request, exc: HTTPException) -> Respo
         notice = "?notice=expired" if session_token(request) else ""
         return RedirectResponse(f"login{notice}", status_code=303)
     return await http_exception_handler(request, exc)
-
-
-def same_origin(request: Request) -> bool:
-    """A browser names the page a form came from; it must be this site (API clients send none)."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or ""
-    return urlparse(origin).netloc.lower() == host.split(",")[0].strip().lower()
 
 
 def is_https(request: Request) -> bool:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DB = Path("data") / "crpm.db"
+DEFAULT_MAX_UPLOAD_MB = 50
+SPACE_FRAME_ANCESTORS = "'self' https://huggingface.co"
 
 
 def _env_flag(name: str) -> bool:
@@ -22,6 +24,14 @@ class Settings:
     share: bool = False
     demo: bool = False
     currency: str = "$"
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    # Who may show the dashboard in a frame (CSP frame-ancestors): this site; on a Hugging Face
+    # Space also the Space's page around it.
+    frame_ancestors: str = "'self'"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -34,6 +44,8 @@ class Settings:
             share=_env_flag("CRPM_SHARE"),
             demo=_env_flag("CRPM_DEMO"),
             currency=os.environ.get("CRPM_CURRENCY", "$"),
+            max_upload_mb=int(os.environ.get("CRPM_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
+            frame_ancestors=SPACE_FRAME_ANCESTORS if "SPACE_ID" in os.environ else "'self'",
         )
 
 
@@ -51,5 +63,17 @@ def app_settings(argv: list[str] | None = None) -> Settings:
         "--demo", action="store_true", default=env.demo, help="fill an empty store with demo data"
     )
     parser.add_argument("--currency", default=env.currency, help="symbol shown before amounts")
+    parser.add_argument(
+        "--max-upload-mb", type=int, default=env.max_upload_mb, help="largest file to upload (MB)"
+    )
     args = parser.parse_args(argv)
-    return Settings(Path(args.db), args.host, args.port, args.share, args.demo, args.currency)
+    return Settings(
+        Path(args.db),
+        args.host,
+        args.port,
+        args.share,
+        args.demo,
+        args.currency,
+        args.max_upload_mb,
+        env.frame_ancestors,
+    )

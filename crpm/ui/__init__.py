@@ -32,7 +32,7 @@ from crpm.ui import (  # noqa: E402
     products,
     purchases,
 )
-from crpm.ui.common import UIContext, guarded  # noqa: E402
+from crpm.ui.common import UIContext, guarded, md  # noqa: E402
 from crpm.ui.style import CSS, HEAD, THEME  # noqa: E402
 
 CONCURRENCY = 8  # services use one SQLite connection per worker thread
@@ -109,7 +109,7 @@ def build_app(services, settings: Settings) -> gr.Blocks:
         def show_role_tabs(request: gr.Request):
             actor = ctx.actor(request)
             allowed = tabs_for(actor)
-            greeting = f"Logged in as **{actor.username}** ({actor.role})"
+            greeting = f"Logged in as **{md(actor.username)}** ({actor.role})"
             # Gradio 6.31 ignores visible=False on a Tab update; "hidden" removes the tab.
             shown = (gr.Tab(visible=True if key in allowed else "hidden") for key in tabs)
             return greeting, ",".join(allowed), *shown
@@ -119,7 +119,7 @@ def build_app(services, settings: Settings) -> gr.Blocks:
         demo.load(
             show_role_tabs, None, [who, role_tabs, *tabs.values()], api_visibility="private"
         ).success(None, role_tabs, js=OPEN_FIRST_TAB_JS)
-    demo.crpm_server = auth.server_app(services)
+    demo.crpm_server = auth.server_app(services, settings)
     downloads.add_routes(demo.crpm_server, ctx)
     return demo
 
@@ -138,5 +138,6 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs):
         css=CSS,
         head=HEAD,
         footer_links=["api"],
+        max_file_size=settings.max_upload_bytes,
         **kwargs,
     )

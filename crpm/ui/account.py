@@ -10,7 +10,7 @@ import gradio as gr
 
 from crpm.errors import ValidationError
 from crpm.services.accounts import PROFILE_FIELDS
-from crpm.ui.common import UIContext, guarded
+from crpm.ui.common import UIContext, guarded, info, md
 
 LABELS = {
     "name": "Name",
@@ -47,13 +47,13 @@ class AccountHandlers:
             zip(PROFILE_FIELDS, (name, phone, company, address, city, country), strict=True)
         )
         profile = self.accounts.update_profile(self.ctx.actor(request), **values)
-        gr.Info("Your details are saved")
+        info("Your details are saved")
         return self._view(profile)
 
     def _view(self, profile: dict) -> tuple:
         is_customer = "customer_id" in profile
         summary = (
-            f"Logged in as **{profile['username']}** · {ROLE_TEXT.get(profile['role'], '')}"
+            f"Logged in as **{md(profile['username'])}** · {ROLE_TEXT.get(profile['role'], '')}"
             + (f" · customer #{profile['customer_id']}" if is_customer else "")
         )
         values = [profile.get(name, "") or "" for name in PROFILE_FIELDS]
@@ -65,7 +65,7 @@ class AccountHandlers:
         if new_password != repeated:
             raise ValidationError("repeat new password", "differs from the new password")
         self.accounts.change_password(self.ctx.actor(request), old_password, new_password)
-        gr.Info("Password changed; please log in again with the new one")
+        info("Password changed; please log in again with the new one")
         return "", "", ""
 
 

@@ -11,6 +11,8 @@ from crpm.ui.common import (
     UIContext,
     fetch_page,
     guarded,
+    info,
+    md,
     optional_id,
     page_info,
     table,
@@ -83,9 +85,9 @@ class AdminHandlers:
         return {**user.to_dict(), "state": state, "customer_id": user.customer_id or ""}
 
     def _done(self, user, what: str) -> str:
-        gr.Info(f"{user.username}: {what}")
+        info(f"{user.username}: {what}")
         row = self._row(user)
-        return f"**#{user.id} {user.username}** · {user.role} · {row['state']}"
+        return f"**#{user.id} {md(user.username)}** · {user.role} · {row['state']}"
 
     @guarded
     def create_user(self, username, password, role, customer_id, request: gr.Request):
@@ -135,12 +137,13 @@ class AdminHandlers:
         lines = []
         if str(user or "").strip():
             target = self.accounts.get_user(actor, user_key(user))
-            lines.append(f"- login **#{target.id} {target.username}** ({target.role})")
+            lines.append(f"- login **#{target.id} {md(target.username)}** ({target.role})")
             customer_id = customer_id or target.customer_id
         if customer_id:
             self.accounts.list_users(actor, limit=1)  # admins only, like the erasure itself
             customer = self.ctx.services.customers.get(actor, customer_id)
-            lines.append(f"- customer **#{customer.id} {customer.name}** <{customer.email}>")
+            who = f"**#{customer.id} {md(customer.name)}** ({md(customer.email)})"
+            lines.append(f"- customer {who}")
         if not lines:
             raise ValidationError("customer", "name the customer or the user to erase")
         return (
@@ -159,8 +162,8 @@ class AdminHandlers:
             customer_id=optional_id(customer_id, "customer"),
             user=str(user or "").strip() or None,
         )
-        gr.Info("The person is erased")
-        shown = ", ".join(f"{key}: {value}" for key, value in sorted(result.items()))
+        info("The person is erased")
+        shown = ", ".join(f"{md(key)}: {md(value)}" for key, value in sorted(result.items()))
         return f"Erased. {shown}", ""
 
     # --- audit ------------------------------------------------------------------------

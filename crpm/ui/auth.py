@@ -18,18 +18,21 @@ from __future__ import annotations
 import logging
 import os
 from html import escape
-from urllib.parse import urlparse
 
 import gradio as gr
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from gradio.routes import App
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from crpm.config import Settings
 from crpm.errors import CRPMError, PermissionDenied
 from crpm.services.accounts import SESSION_HOURS
+from crpm.ui.gradioguard import GradioGuard
 from crpm.ui.session import SESSION_COOKIE, session_token
+from crpm.ui.webguard import WebGuard, same_origin
 
 log = logging.getLogger("crpm.ui.auth")
 
@@ -70,24 +73,42 @@ def logout_button() -> gr.Button:
 
 
 def current_username(services):
-    """Gradio's `auth_dependency`: the username of a live session, or None (refused with 401)."""
+    """Gradio's `auth_dependency`: the username of a live session, or None (refused with 401).
+    Gradio calls it on the event loop for every request, so the store lookup runs in a thread."""
 
-    def username(request: Request) -> str | None:
-        token = session_token(request)
-        if token is None:
-            return None
+    def lookup(token: str) -> str | None:
         try:
             return services.accounts.actor_for_session(token).username
         except PermissionDenied:
             return None
 
+    async def username(request: Request) -> str | None:
+        token = session_token(request)
+        return None if token is None else await run_in_threadpool(lookup, token)
+
     return username
 
 
-def server_app(services) -> App:
+class GuardedApp(App):
+    """Gradio's web app wrapped in CRPM's guards (outermost, around Gradio's own middleware):
+    same-origin only and security headers (crpm/ui/webguard.py), queue sessions bound to their
+    login and uploads for importing roles only (crpm/ui/gradioguard.py)."""
+
+    def __init__(self, services, settings: Settings, **kwargs):
+        # No FastAPI schema at /openapi.json: Gradio's /gradio_api/openapi.json needs a login.
+        super().__init__(openapi_url=None, **kwargs)
+        self.crpm_guards = (services, settings)
+
+    def build_middleware_stack(self):
+        services, settings = self.crpm_guards
+        inner = GradioGuard(super().build_middleware_stack(), services, settings.max_upload_bytes)
+        return WebGuard(inner, settings.frame_ancestors)
+
+
+def server_app(services, settings: Settings) -> App:
     """The web app Gradio will serve the dashboard on, with the login routes already in place
     (routes added first win, so ours shadow Gradio's own /login and /logout)."""
-    app = App(auth_dependency=current_username(services))
+    app = GuardedApp(services, settings, auth_dependency=current_username(services))
     pages = AuthPages(services)
     app.add_api_route("/login", pages.login_page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/login", pages.login, methods=["POST"], include_in_schema=False)
@@ -109,15 +130,6 @@ async def send_anonymous_to_login(request: Request, exc: HTTPException) -> Respo
     return await http_exception_handler(request, exc)
 
 
-def same_origin(request: Request) -> bool:
-    """A browser names the page a form came from; it must be this site (API clients send none)."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or ""
-    return urlparse(origin).netloc.lower() == host.split(",")[0].strip().lower()
-
-
 def client_address(request: Request) -> str | None:
     """The address login and registration attempts are counted against."""
     forwarded = request.headers.get("x-forwarded-for", "")
@@ -132,12 +144,16 @@ def is_https(request: Request) -> bool:
 
 
 class AuthPages:
+    """The pages. Hashing a password (scrypt) and the store's write lock block, so they run in
+    the thread pool: plain `def` routes (FastAPI runs those there), and `run_in_threadpool` in
+    the routes that must await the posted form first."""
+
     def __init__(self, services):
         self.accounts = services.accounts
 
     # --- logging in -------------------------------------------------------------------
 
-    async def login_page(self, request: Request) -> Response:
+    def login_page(self, request: Request) -> Response:
         if self._live_session(request):
             return RedirectResponse("./", status_code=303)
         notice = NOTICES.get(request.query_params.get("notice", ""), "")
@@ -150,7 +166,8 @@ class AuthPages:
             return refused_origin(from_page)
         username = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
-        token = self.accounts.login(username, password, client_address(request))
+        address = client_address(request)
+        token = await run_in_threadpool(self.accounts.login, username, password, address)
         if token is None:
             if from_page:
                 return page("Log in", login_form(username, error=LOGIN_FAILED), 401)
@@ -172,7 +189,7 @@ class AuthPages:
 
     # --- registering ------------------------------------------------------------------
 
-    async def register_page(self, request: Request) -> Response:
+    def register_page(self, request: Request) -> Response:
         return page("Create an account", register_form({}))
 
     async def register(self, request: Request) -> Response:
@@ -184,8 +201,13 @@ class AuthPages:
         if password != str(form.get("confirm") or ""):
             return page("Create an account", register_form(typed, "The passwords differ."), 400)
         try:
-            self.accounts.register_customer(
-                typed["name"], typed["email"], password, typed["phone"], client_address(request)
+            await run_in_threadpool(
+                self.accounts.register_customer,
+                typed["name"],
+                typed["email"],
+                password,
+                typed["phone"],
+                client_address(request),
             )
         except CRPMError as exc:
             return page("Create an account", register_form(typed, exc.message), 400)
@@ -193,10 +215,10 @@ class AuthPages:
 
     # --- logging out ------------------------------------------------------------------
 
-    async def logout_page(self, request: Request) -> Response:
+    def logout_page(self, request: Request) -> Response:
         return page("Log out", logout_form())
 
-    async def logout(self, request: Request) -> Response:
+    def logout(self, request: Request) -> Response:
         if not same_origin(request):
             return refused_origin(True)
         token = session_token(request)

@@ -8,8 +8,10 @@ gives every list the same server-side paging.
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import math
+import re
 import socket
 import threading
 import time
@@ -31,6 +33,39 @@ PAGE_SIZES = [25, 50, 100]
 GENERIC_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
 
 
+# --- user text in what the page renders as HTML -------------------------------------------
+# Gradio renders toasts and Markdown as HTML and sanitises only scripts: an <img> or <a> in a
+# name would reach the page. So every toast goes through `info`/`warning` (and refusals through
+# `guarded`), and every user value put into Markdown through `md`.
+
+# What turns text into a link, an image or code in Gradio's Markdown (marked, GFM): brackets,
+# parentheses, "!", backticks, and the ":" and "www." of bare URLs it links. Emphasis (*, _)
+# and e-mail addresses (a mailto link to the typed address) are left readable: they load nothing.
+MARKDOWN_ACTIVE = re.compile(r"([\\`\[\]()!:])|(?<=www)(\.)", re.IGNORECASE)
+
+
+def html_text(value) -> str:
+    """Text as HTML shows it: <, > and & escaped (what a toast or gr.HTML may carry)."""
+    return html.escape(str(value), quote=False)
+
+
+def md(value) -> str:
+    """A user value for a Markdown string: one line, never HTML, a link or an image (HTML
+    escaped, the characters that make links backslashed)."""
+    one_line = " ".join(str(value).split())
+    return MARKDOWN_ACTIVE.sub(lambda found: "\\" + found.group(0), html_text(one_line))
+
+
+def info(message: str, **options) -> None:
+    """An info toast; the message is text, never markup."""
+    gr.Info(html_text(message), **options)
+
+
+def warning(message: str, **options) -> None:
+    """A warning toast; the message is text, never markup."""
+    gr.Warning(html_text(message), **options)
+
+
 def guarded(fn):
     """Run a handler; a refusal becomes a warning toast, a crash a logged generic error.
 
@@ -45,7 +80,7 @@ def guarded(fn):
         except gr.Error:
             raise
         except CRPMError as exc:
-            gr.Warning(exc.message, title="Not done")
+            warning(exc.message, title="Not done")
             raise gr.Error(exc.message, visible=False, print_exception=False) from None
         except Exception:
             log.exception("dashboard handler %s failed", fn.__name__)

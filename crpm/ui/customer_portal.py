@@ -19,6 +19,7 @@ from crpm.ui.common import (
     count,
     fetch_page,
     guarded,
+    info,
     page_info,
     required_id,
     table,
@@ -97,7 +98,7 @@ class PortalHandlers:
         ticket = self.desk.raise_ticket(
             self.ctx.actor(request), subject, description, category, priority
         )
-        gr.Info(f"Ticket #{ticket.id} opened; we will answer here")
+        info(f"Ticket #{ticket.id} opened; we will answer here")
         return ticket.id, ticket_html(ticket)
 
     @guarded
@@ -111,7 +112,7 @@ class PortalHandlers:
         """Add a comment to a ticket; a comment on a resolved ticket reopens it."""
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         ticket = self.desk.comment(self.ctx.actor(request), ticket_id, body)
-        gr.Info(f"Comment added to ticket #{ticket.id}")
+        info(f"Comment added to ticket #{ticket.id}")
         return ticket_html(ticket), ""
 
     @guarded
@@ -119,7 +120,7 @@ class PortalHandlers:
         """Close a ticket, with an optional last comment."""
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         ticket = self.desk.close_ticket(self.ctx.actor(request), ticket_id, comment)
-        gr.Info(f"Ticket #{ticket.id} closed")
+        info(f"Ticket #{ticket.id} closed")
         return ticket_html(ticket), ""
 
     # --- quotes -----------------------------------------------------------------------
@@ -159,7 +160,7 @@ class PortalHandlers:
         """Ask for a price: lines as [{"product_id", "quantity"}], free text, or both."""
         wanted = [(line["product_id"], line["quantity"]) for line in lines or []]
         quote = self.desk.request_quote(self.ctx.actor(request), wanted, text)
-        gr.Info(f"Quote #{quote.id} requested; we will price it soon")
+        info(f"Quote #{quote.id} requested; we will price it soon")
         return quote.id, quote_html(quote, self.ctx.money), [], table([], CART_COLUMNS), ""
 
     @guarded
@@ -188,7 +189,7 @@ class PortalHandlers:
         """Accept a priced quote: it becomes a purchase at the quoted prices."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         quote = self.desk.accept_quote(self.ctx.actor(request), quote_id)
-        gr.Info(f"Quote #{quote.id} accepted: purchase #{quote.purchase_id} recorded")
+        info(f"Quote #{quote.id} accepted: purchase #{quote.purchase_id} recorded")
         return quote_html(quote, self.ctx.money)
 
     @guarded
@@ -196,7 +197,7 @@ class PortalHandlers:
         """Turn down a quote."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         quote = self.desk.reject_quote(self.ctx.actor(request), quote_id)
-        gr.Info(f"Quote #{quote.id} rejected")
+        info(f"Quote #{quote.id} rejected")
         return quote_html(quote, self.ctx.money)
 
     @staticmethod

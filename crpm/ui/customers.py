@@ -14,6 +14,7 @@ from crpm.ui.common import (
     count,
     fetch_page,
     guarded,
+    info,
     page_info,
     required_id,
     table,
@@ -109,7 +110,7 @@ class CustomerHandlers:
             country=country,
             notes=notes,
         )
-        gr.Info(f"Customer #{customer.id} {customer.name} added")
+        info(f"Customer #{customer.id} {customer.name} added")
         return self._form(customer)
 
     @guarded
@@ -131,7 +132,7 @@ class CustomerHandlers:
         values = (name, email, phone, company, address, city, country, notes)
         fields = dict(zip(CUSTOMER_FIELDS, values, strict=True))
         customer = self.customers.update(self.ctx.actor(request), customer_id, **fields)
-        gr.Info(f"Customer #{customer.id} {customer.name} saved")
+        info(f"Customer #{customer.id} {customer.name} saved")
         return self._form(customer)
 
     @guarded
@@ -139,14 +140,14 @@ class CustomerHandlers:
         """Hide a customer from new purchases; their history and figures stay."""
         customer_id = required_id(customer_id, "customer", PICK_HINT)
         customer = self.customers.deactivate(self.ctx.actor(request), customer_id)
-        gr.Info(f"Customer #{customer.id} {customer.name} deactivated; their history is kept")
+        info(f"Customer #{customer.id} {customer.name} deactivated; their history is kept")
         return self._form(customer)
 
     @guarded
     def reactivate_customer(self, customer_id, request: gr.Request):
         customer_id = required_id(customer_id, "customer", PICK_HINT)
         customer = self.customers.reactivate(self.ctx.actor(request), customer_id)
-        gr.Info(f"Customer #{customer.id} {customer.name} reactivated")
+        info(f"Customer #{customer.id} {customer.name} reactivated")
         return self._form(customer)
 
     @guarded

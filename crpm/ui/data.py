@@ -17,7 +17,7 @@ from crpm import importer
 from crpm.errors import ValidationError
 from crpm.permissions import RULES
 from crpm.ui import downloads
-from crpm.ui.common import UIContext, count, guarded, table
+from crpm.ui.common import UIContext, count, guarded, info, md, table, warning
 
 IMPORT_KINDS = [("Customers", "customers"), ("Products", "products"), ("Purchases", "purchases")]
 EXPORT_KINDS = [
@@ -93,8 +93,8 @@ def outcome_counts(report: importer.ImportReport) -> str:
 
 
 def check_summary(report: importer.ImportReport) -> str:
-    lines = [f"**{report.file}**: {count(report.rows, 'row')} read."]
-    lines += [f"⚠ {warning}" for warning in report.warnings]
+    lines = [f"**{md(report.file)}**: {count(report.rows, 'row')} read."]
+    lines += [f"⚠ {md(note)}" for note in report.warnings]
     if report.ok:
         lines.append(f"✓ No problems. Confirming would give: {outcome_counts(report)}.")
         return "\n\n".join(lines)
@@ -110,9 +110,9 @@ def check_summary(report: importer.ImportReport) -> str:
 def run_summary(report: importer.ImportReport) -> str:
     if not report.ok:
         return check_summary(report).replace("Fix the file", "Nothing was written. Fix the file")
-    warnings = "".join(f"\n\n⚠ {warning}" for warning in report.warnings)
+    warnings = "".join(f"\n\n⚠ {md(note)}" for note in report.warnings)
     return (
-        f"✓ **Imported {report.file}**: {outcome_counts(report)}, "
+        f"✓ **Imported {md(report.file)}**: {outcome_counts(report)}, "
         f"in {report.seconds:.1f} s.{warnings}"
     )
 
@@ -132,7 +132,7 @@ class DataHandlers:
             self.store, actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
         )
         if not report.ok:
-            gr.Warning(f"{count(report.problem_count, 'problem')} in {report.file}; see the list")
+            warning(f"{count(report.problem_count, 'problem')} in {report.file}; see the list")
         return (
             check_summary(report),
             problems_table(report),
@@ -149,9 +149,9 @@ class DataHandlers:
             progress=progress_bar(progress),
         )  # fmt: skip
         if report.ok:
-            gr.Info(f"Import done: {outcome_counts(report)}", title="Imported")
+            info(f"Import done: {outcome_counts(report)}", title="Imported")
         else:
-            gr.Warning(f"Nothing imported: {count(report.problem_count, 'problem')} in the file")
+            warning(f"Nothing imported: {count(report.problem_count, 'problem')} in the file")
         return run_summary(report), problems_table(report), confirm_button(False)
 
     @staticmethod

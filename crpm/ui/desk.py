@@ -15,6 +15,7 @@ from crpm.ui.common import (
     chain,
     fetch_page,
     guarded,
+    info,
     optional_id,
     page_info,
     required_id,
@@ -109,7 +110,7 @@ class DeskHandlers:
         actor, staff = self._staff(request)
         who = actor.user_id if assignee == "me" else assignee
         ticket = self.desk.assign(actor, ticket_id, who)
-        gr.Info(f"Ticket #{ticket.id} assigned to {ticket.assignee or 'nobody'}")
+        info(f"Ticket #{ticket.id} assigned to {ticket.assignee or 'nobody'}")
         return self._ticket_view(staff, ticket)
 
     @guarded
@@ -118,7 +119,7 @@ class DeskHandlers:
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         actor, staff = self._staff(request)
         ticket = self.desk.set_status(actor, ticket_id, status, comment)
-        gr.Info(f"Ticket #{ticket.id} is now {ticket.status.replace('_', ' ')}")
+        info(f"Ticket #{ticket.id} is now {ticket.status.replace('_', ' ')}")
         return *self._ticket_view(staff, ticket), ""
 
     @guarded
@@ -126,7 +127,7 @@ class DeskHandlers:
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         actor, staff = self._staff(request)
         ticket = self.desk.set_priority(actor, ticket_id, priority)
-        gr.Info(f"Ticket #{ticket.id} priority {ticket.priority}")
+        info(f"Ticket #{ticket.id} priority {ticket.priority}")
         return self._ticket_view(staff, ticket)
 
     @guarded
@@ -143,7 +144,7 @@ class DeskHandlers:
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         actor, staff = self._staff(request)
         ticket = self.desk.comment(actor, ticket_id, body, internal=internal)
-        gr.Info(f"{'Internal note' if internal else 'Reply'} added to ticket #{ticket.id}")
+        info(f"{'Internal note' if internal else 'Reply'} added to ticket #{ticket.id}")
         return *self._ticket_view(staff, ticket), ""
 
     # --- quotes -----------------------------------------------------------------------
@@ -197,7 +198,7 @@ class DeskHandlers:
         quote = self.desk.price_quote(
             self.ctx.actor(request), quote_id, price_pairs(prices), valid_until, message
         )
-        gr.Info(f"Quote #{quote.id} priced; the customer can accept it until {valid_until}")
+        info(f"Quote #{quote.id} priced; the customer can accept it until {valid_until}")
         return quote_html(quote, self.ctx.money)
 
     @staticmethod

@@ -26,7 +26,7 @@ from crpm import backup, exporter
 from crpm.errors import CRPMError, PermissionDenied
 from crpm.ui.analytics_tables import TABLES, table
 from crpm.ui.reports import exportable
-from crpm.ui.session import acting_user, session_token
+from crpm.ui.session import acting_user
 
 ANALYTICS_ROUTE = "/download/analytics/{key}.csv"
 EXPORT_ROUTE = "/download/export/{kind}.csv"
@@ -67,50 +67,59 @@ def add_routes(app, ctx) -> None:
         if key not in TABLES:
             return refusal(404, f"no analytics table called {key!r}")
         query = request.query_params
-        try:
-            actor = acting_user(ctx.services, request)
+
+        def send(actor) -> Response:
             start, end = query.get("from") or None, query.get("to") or None
             result = ctx.analytics.page(actor, start, end, grain=query.get("grain") or "month")
-        except CRPMError as exc:
-            return refusal_for(exc, request)
-        return csv_response(exportable(table(result, key)), f"{key}.csv")
+            return csv_response(exportable(table(result, key)), f"{key}.csv")
+
+        return as_session_user(ctx, request, send)
 
     def export_csv(kind: str, request: Request) -> Response:
         if kind not in exporter.KINDS:
             return refusal(404, f"no export called {kind!r}")
-        try:
-            chunks = exporter.stream(ctx.services.store, acting_user(ctx.services, request), kind)
+
+        def send(actor) -> Response:
+            chunks = exporter.stream(ctx.services.store, actor, kind)
             first = next(chunks)  # the permission and the snapshot are checked by now
-        except CRPMError as exc:
-            return refusal_for(exc, request)
-        return StreamingResponse(
-            prepended(first, chunks),
-            media_type=CSV_TYPE,
-            headers=attachment(dated(kind, ".csv", ctx.clock)),
-        )
+            return StreamingResponse(
+                prepended(first, chunks),
+                media_type=CSV_TYPE,
+                headers=attachment(dated(kind, ".csv", ctx.clock)),
+            )
+
+        return as_session_user(ctx, request, send)
 
     def backup_file(request: Request) -> Response:
-        try:
-            path = fresh_backup(ctx.services.store, acting_user(ctx.services, request))
-        except CRPMError as exc:
-            return refusal_for(exc, request)
-        return FileResponse(
-            path,
-            media_type="application/vnd.sqlite3",
-            headers=attachment(path.name),
-            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
-        )
+        def send(actor) -> Response:
+            path = fresh_backup(ctx.services.store, actor)
+            return FileResponse(
+                path,
+                media_type="application/vnd.sqlite3",
+                headers=attachment(path.name),
+                background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+            )
+
+        return as_session_user(ctx, request, send)
 
     routes = {ANALYTICS_ROUTE: analytics_csv, EXPORT_ROUTE: export_csv, BACKUP_ROUTE: backup_file}
     for route, handler in routes.items():
         app.add_api_route(route, handler, methods=["GET"], include_in_schema=False)
 
 
-def refusal_for(exc: CRPMError, request: Request) -> JSONResponse:
-    """401 without a session, 403 for a role the rules refuse, 400 (the message) for bad input."""
-    if isinstance(exc, PermissionDenied):
-        return refusal(401 if session_token(request) is None else 403, exc.message)
-    return refusal(400, exc.message)
+def as_session_user(ctx, request: Request, send) -> Response:
+    """`send(actor)` for the request's live session. 401 without one (none, expired, ended or
+    forged), 403 when the service refuses that user's role, 400 (the message) for bad input."""
+    try:
+        actor = acting_user(ctx.services, request)
+    except PermissionDenied as exc:
+        return refusal(401, exc.message)
+    try:
+        return send(actor)
+    except PermissionDenied as exc:
+        return refusal(403, exc.message)
+    except CRPMError as exc:
+        return refusal(400, exc.message)
 
 
 def refusal(status: int, message: str) -> JSONResponse:

@@ -12,6 +12,7 @@ from crpm.ui.common import (
     chain,
     fetch_page,
     guarded,
+    info,
     page_info,
     required_id,
     table,
@@ -144,7 +145,7 @@ class ProductHandlers:
             description=description,
             reorder_level=whole_number(reorder_level),
         )
-        gr.Info(
+        info(
             f"Product #{product.id} {product.sku} {product.name} added "
             f"with {product.stock} in stock"
         )
@@ -174,21 +175,21 @@ class ProductHandlers:
             price=price,
             reorder_level=whole_number(reorder_level),
         )
-        gr.Info(f"Product #{product.id} {product.sku} {product.name} saved")
+        info(f"Product #{product.id} {product.sku} {product.name} saved")
         return self._form(product)
 
     @guarded
     def deactivate_product(self, product_id, request: gr.Request):
         product_id = required_id(product_id, "product", PICK_HINT)
         product = self.products.deactivate(self.ctx.actor(request), product_id)
-        gr.Info(f"Product #{product.id} {product.sku} deactivated; past sales are kept")
+        info(f"Product #{product.id} {product.sku} deactivated; past sales are kept")
         return self._form(product)
 
     @guarded
     def reactivate_product(self, product_id, request: gr.Request):
         product_id = required_id(product_id, "product", PICK_HINT)
         product = self.products.reactivate(self.ctx.actor(request), product_id)
-        gr.Info(f"Product #{product.id} {product.sku} reactivated")
+        info(f"Product #{product.id} {product.sku} reactivated")
         return self._form(product)
 
     @guarded
@@ -198,7 +199,7 @@ class ProductHandlers:
         product = self.products.restock(
             self.ctx.actor(request), product_id, whole_number(quantity), reason
         )
-        gr.Info(f"Product #{product.id} {product.sku} restocked: {product.stock} in stock now")
+        info(f"Product #{product.id} {product.sku} restocked: {product.stock} in stock now")
         return self._form(product)
 
     @guarded
@@ -208,7 +209,7 @@ class ProductHandlers:
         product = self.products.adjust_stock(
             self.ctx.actor(request), product_id, whole_number(change), reason
         )
-        gr.Info(f"Product #{product.id} {product.sku} stock adjusted: {product.stock} in stock now")
+        info(f"Product #{product.id} {product.sku} stock adjusted: {product.stock} in stock now")
         return self._form(product)
 
     @guarded

@@ -17,6 +17,8 @@ from crpm.ui.common import (
     day_start,
     fetch_page,
     guarded,
+    info,
+    md,
     optional_id,
     page_info,
     required_id,
@@ -139,7 +141,7 @@ class PurchaseHandlers:
         customer_id = optional_id(customer_id, "customer")
         buyer = ""
         if customer_id:
-            buyer = f" · for {self.services.customers.get(actor, customer_id).name}"
+            buyer = f" · for {md(self.services.customers.get(actor, customer_id).name)}"
         summary = (
             f"<span class='crpm-total'>**Total {self.ctx.money(total)}**</span> · "
             f"{count(len(rows), 'line')}, {count(units, 'unit')}{buyer}"
@@ -164,12 +166,12 @@ class PurchaseHandlers:
         )
         units = sum(line.quantity for line in purchase.lines)
         total = self.ctx.money(purchase.total_cents)
-        message = (
-            f"Purchase #{purchase.id} recorded for {purchase.customer_name}: "
-            f"{count(units, 'unit')}, {total}"
-        )
-        gr.Info(message)
-        return purchase.id, f"✓ {message}", []
+
+        def receipt(name: str) -> str:
+            return f"Purchase #{purchase.id} recorded for {name}: {count(units, 'unit')}, {total}"
+
+        info(receipt(purchase.customer_name))
+        return purchase.id, f"✓ {receipt(md(purchase.customer_name))}", []
 
     # --- one purchase -------------------------------------------------------------------
 
@@ -185,9 +187,9 @@ class PurchaseHandlers:
         state = f"cancelled {purchase.cancelled_at}" if purchase.cancelled_at else purchase.status
         details = (
             f"**Purchase #{purchase.id}** · {purchase.purchased_at} UTC · customer "
-            f"#{purchase.customer_id} {purchase.customer_name} · **{state}**  \n"
+            f"#{purchase.customer_id} {md(purchase.customer_name)} · **{state}**  \n"
             f"Total {self.ctx.money(purchase.total_cents)} · net after returns "
-            f"{self.ctx.money(purchase.revenue_cents)} · recorded by {purchase.recorded_by} "
+            f"{self.ctx.money(purchase.revenue_cents)} · recorded by {md(purchase.recorded_by)} "
             f"({purchase.source})"
         )
         returnable = [
@@ -213,7 +215,7 @@ class PurchaseHandlers:
         """Cancel a whole purchase: every unit not yet returned goes back to stock."""
         purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
         purchase = self.services.purchases.cancel(self.ctx.actor(request), purchase_id, reason)
-        gr.Info(f"Purchase #{purchase.id} of {purchase.customer_name} cancelled; stock restored")
+        info(f"Purchase #{purchase.id} of {purchase.customer_name} cancelled; stock restored")
         return self._details(purchase)
 
     @guarded
@@ -225,9 +227,7 @@ class PurchaseHandlers:
             self.ctx.actor(request), line_id, quantity, reason
         )
         line = next(line for line in purchase.lines if line.id == line_id)
-        gr.Info(
-            f"{count(int(quantity), 'unit')} of {line.sku} returned from purchase #{purchase.id}"
-        )
+        info(f"{count(int(quantity), 'unit')} of {line.sku} returned from purchase #{purchase.id}")
         return self._details(purchase)
 
     # --- the list -----------------------------------------------------------------------

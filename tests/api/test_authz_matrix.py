@@ -402,6 +402,10 @@ def call_client(client, dep, args) -> Outcome:
         )
     except AppError as exc:
         return Outcome("error", str(exc.message or ""), via="client")
+    except httpx.HTTPStatusError as exc:  # the client's upload of a file argument was refused
+        if exc.response.status_code in (401, 403):
+            return Outcome("unauthorized", str(exc.response.status_code), via="client upload")
+        raise
 
 
 # --- the checks ------------------------------------------------------------------------------

@@ -183,3 +183,10 @@ def parse_discount(value, field_name: str = "discount") -> Discount:
     if not percent.is_finite() or not 0 <= percent <= 100 or -percent.as_tuple().exponent > 2:
         raise ValidationError(field_name, "must be 0% to 100%, two decimals at most")
     return Discount(percent=percent)
+
+
+def discount_text(discount: Discount) -> str:
+    """A discount as typed and stored: "10%", "5.00", or "" for none."""
+    if discount.percent:
+        return f"{discount.percent.normalize():f}%"
+    return f"{discount.cents // 100}.{discount.cents % 100:02d}" if discount.cents else ""

@@ -14,13 +14,23 @@ decision computes its status with the time of asking, so it reads, filters and r
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from decimal import Decimal
 
 from crpm.errors import Conflict, InactiveRecord, NotFound, PermissionDenied, ValidationError
 from crpm.models import Page, is_digits, parse_id, parse_money, parse_time, unpack
 from crpm.permissions import Actor, require
+from crpm.pricing import (
+    LineInput,
+    Totals,
+    discount_text,
+    parse_discount,
+    price_lines,
+    totals,
+)
 from crpm.services import audit
 from crpm.services.purchases import MAX_LINES, normalise_lines
 from crpm.services.search import clamp_page, fts_query
+from crpm.services.taxes import rates_for, read_settings
 
 CATEGORIES = ("general", "order", "delivery", "product", "billing", "account", "other")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -57,7 +67,7 @@ QUOTE_STATUS_SQL = (
 QUOTE_SQL = f"""
 SELECT q.id, q.customer_id, c.name AS customer_name, q.request_text,
        {QUOTE_STATUS_SQL} AS status, q.valid_until, q.message, p.username AS priced_by,
-       q.priced_at, q.purchase_id, q.decided_at, q.created_at, q.updated_at
+       q.priced_at, q.purchase_id, q.decided_at, q.created_at, q.updated_at, q.discount
 FROM quotes q JOIN customers c ON c.id = q.customer_id LEFT JOIN users p ON p.id = q.priced_by
 """
 QUOTE_LINES_SQL = """
@@ -115,6 +125,7 @@ class QuoteLine:
     product_name: str
     quantity: int
     unit_price_cents: int | None
+    tax_rate: Decimal = Decimal(0)  # the product's rate now: what a purchase would take
 
     @property
     def total_cents(self) -> int | None:
@@ -136,16 +147,36 @@ class Quote:
     decided_at: str | None
     created_at: str
     updated_at: str
+    discount: str = ""  # off the whole quote: "10%" or an amount
     lines: tuple[QuoteLine, ...] = ()
+    prices_include_tax: bool = False
+
+    @property
+    def figures(self) -> Totals | None:
+        """Discount, net, tax and gross as a purchase would price it now (crpm/pricing.py);
+        None until every line has a price."""
+        if not self.lines or any(line.unit_price_cents is None for line in self.lines):
+            return None
+        inputs = [
+            LineInput(line.unit_price_cents, line.quantity, line.tax_rate) for line in self.lines
+        ]
+        discount = parse_discount(self.discount, "discount")
+        return totals(price_lines(inputs, self.prices_include_tax, discount))
 
     @property
     def total_cents(self) -> int | None:
-        totals = [line.total_cents for line in self.lines]
-        return None if not totals or None in totals else sum(totals)
+        """What the customer would pay: gross, after the discount."""
+        figures = self.figures
+        return None if figures is None else figures.gross_cents
 
     def to_dict(self) -> dict:
         lines = [{**asdict(line), "total_cents": line.total_cents} for line in self.lines]
-        return {**asdict(self), "lines": lines, "total_cents": self.total_cents}
+        figures = self.figures
+        money = {
+            f"{name}_cents": getattr(figures, f"{name}_cents") if figures else None
+            for name in ("discount", "net", "tax")
+        }
+        return {**asdict(self), "lines": lines, "total_cents": self.total_cents, **money}
 
 
 # --- small rules ------------------------------------------------------------------
@@ -648,7 +679,7 @@ class ServiceDesk:
         return self.get_quote(actor, quote_id)
 
     def price_quote(
-        self, actor: Actor, quote_id, prices, valid_until, message="", extra_lines=()
+        self, actor: Actor, quote_id, prices, valid_until, message="", extra_lines=(), discount=""
     ) -> Quote:
         """Staff answer a quote: a unit price for every requested product, a validity date
         and a message.
@@ -656,10 +687,12 @@ class ServiceDesk:
         `prices` maps product id -> money text ("12.50"), or is a list of (product_id, price).
         `extra_lines` adds products the request described in words:
         [(product_id, quantity, price)] or [{"product_id", "quantity", "unit_price"}].
+        `discount` ("10%" or "5.00") comes off the whole quote, as on a purchase.
         A quote may be priced again while it is requested, priced or expired.
         """
         require(actor, "service_desk_staff")
         until = valid_until_text(valid_until, self.store.clock.stamp()[:10])
+        discount = discount_text(parse_discount(discount, "discount"))
         message = long_text(message, "message")
         prices = _price_map(prices)
         extra = [_extra_line(number, line) for number, line in enumerate(extra_lines or (), 1)]
@@ -679,10 +712,10 @@ class ServiceDesk:
             now = conn.clock.stamp()
             conn.execute(
                 "UPDATE quotes SET status = 'priced', valid_until = ?, message = ?, priced_by = ?,"
-                " priced_at = ?, updated_at = ? WHERE id = ?",
-                (until, message, actor.user_id, now, now, quote.id),
+                " priced_at = ?, updated_at = ?, discount = ? WHERE id = ?",
+                (until, message, actor.user_id, now, now, discount, quote.id),
             )
-            priced = self._quote(conn, actor, quote.id)
+            priced = self._quote(conn, actor, quote.id)  # its total refuses a discount over it
             audit.record(
                 conn,
                 actor,
@@ -730,7 +763,7 @@ class ServiceDesk:
                 for line in quote.lines
             ]
             purchase_id = self.purchases.write_purchase(
-                conn, actor, quote.customer_id, lines, source="quote"
+                conn, actor, quote.customer_id, lines, source="quote", discount=quote.discount
             )
             self._decide(conn, actor, quote, "accepted", purchase_id)
         return self.get_quote(actor, quote.id)
@@ -794,7 +827,8 @@ class ServiceDesk:
         ).fetchall()
         total = conn.execute(f"SELECT count(*) FROM quotes q {clause}", params).fetchone()[0]
         lines = self._lines(conn, [row["id"] for row in rows])
-        items = [self._quote_from(actor, row, lines.get(row["id"], ())) for row in rows]
+        inclusive = read_settings(conn).prices_include_tax
+        items = [self._quote_from(actor, row, lines.get(row["id"], ()), inclusive) for row in rows]
         return Page(items, total, limit, offset)
 
     def _quote(self, conn, actor: Actor, quote_id: int) -> Quote:
@@ -804,7 +838,8 @@ class ServiceDesk:
         if row is None:
             raise NotFound("quote", quote_id)
         check_owner(actor, row["customer_id"], "quote", quote_id)
-        return self._quote_from(actor, row, self._lines(conn, [quote_id]).get(quote_id, ()))
+        lines = self._lines(conn, [quote_id]).get(quote_id, ())
+        return self._quote_from(actor, row, lines, read_settings(conn).prices_include_tax)
 
     def _quote_for_change(self, conn, actor: Actor, quote_id, allowed: tuple[str, ...]) -> Quote:
         quote = self._quote(conn, actor, parse_id(quote_id, "quote"))
@@ -813,11 +848,11 @@ class ServiceDesk:
         return quote
 
     @staticmethod
-    def _quote_from(actor: Actor, row, lines) -> Quote:
+    def _quote_from(actor: Actor, row, lines, inclusive: bool) -> Quote:
         values = dict(row)
         if not actor.is_staff and values["priced_by"]:
             values["priced_by"] = SUPPORT
-        return Quote(**values, lines=tuple(lines))
+        return Quote(**values, lines=tuple(lines), prices_include_tax=inclusive)
 
     @staticmethod
     def _lines(conn, quote_ids: list[int]) -> dict[int, list[QuoteLine]]:
@@ -825,11 +860,15 @@ class ServiceDesk:
             return {}
         marks = ", ".join("?" for _ in quote_ids)
         found: dict[int, list[QuoteLine]] = {}
-        for row in conn.execute(
+        rows = conn.execute(
             f"{QUOTE_LINES_SQL} WHERE l.quote_id IN ({marks}) ORDER BY l.id", quote_ids
-        ):
+        ).fetchall()
+        rates = rates_for(conn, list({row["product_id"] for row in rows}))
+        for row in rows:
             values = dict(row)
-            found.setdefault(values.pop("quote_id"), []).append(QuoteLine(**values))
+            quote_id = values.pop("quote_id")
+            rate = rates.get(values["product_id"], Decimal(0))
+            found.setdefault(quote_id, []).append(QuoteLine(**values, tax_rate=rate))
         return found
 
     @staticmethod

@@ -45,6 +45,10 @@ ALTER TABLE purchase_returns ADD COLUMN tax_cents INTEGER NOT NULL DEFAULT 0;
 UPDATE purchase_returns
 SET net_cents = quantity * (SELECT l.unit_price_cents FROM purchase_lines l WHERE l.id = line_id);
 
+-- A quote's discount off its whole total ("10%" or "5.00"; empty: none), carried into the
+-- purchase when it is accepted.
+ALTER TABLE quotes ADD COLUMN discount TEXT NOT NULL DEFAULT '';
+
 -- The last number taken per kind and year; taken inside the sale's own write transaction, so a
 -- sale that fails takes none and no number is skipped.
 CREATE TABLE document_sequences (

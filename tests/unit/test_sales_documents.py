@@ -312,3 +312,31 @@ def test_the_invoice_pdf_holds_what_the_store_holds_and_the_cli_writes_it(
     assert number in credit and invoice.number in credit and "scratched" in credit
     assert main(["--db", str(db_path), "invoice", "999"]) == 2
     assert "purchase #999 not found" in capsys.readouterr().err
+
+
+def test_a_quote_is_priced_with_tax_and_discount_and_its_purchase_takes_them(
+    services, shop20, people
+):
+    desk, lamp, book = services.desk, shop20["lamp"], shop20["book"]
+    quote = desk.request_quote(people.a, [(lamp.id, 4), (book.id, 2)])
+    far = "2099-12-31"
+    priced = desk.price_quote(
+        people.staff, quote.id, {lamp.id: "18.00", book.id: "11.00"}, far, discount="10%"
+    )
+    expected = totals(
+        price_lines(
+            [LineInput(1800, 4, Decimal(20)), LineInput(1100, 2, Decimal("5.5"))],
+            False,
+            Discount(percent=Decimal(10)),
+        )
+    )
+    assert (priced.discount, priced.figures) == ("10%", expected)
+    assert priced.to_dict()["tax_cents"] == expected.tax_cents
+    accepted = desk.accept_quote(people.a, quote.id)
+    purchase = services.purchases.get(people.a, accepted.purchase_id)
+    assert purchase.total_cents == expected.gross_cents == priced.total_cents
+    assert purchase.tax_cents == expected.tax_cents and purchase.invoice_number
+    with pytest.raises(ValidationError, match="discount: is more than the value"):
+        other = desk.request_quote(people.a, [(lamp.id, 1)])
+        desk.price_quote(people.staff, other.id, {lamp.id: "1.00"}, far, discount="5.00")
+    assert desk.get_quote(people.staff, other.id).status == "requested"

@@ -667,7 +667,7 @@ class Analytics:
         require(actor, "analytics")
         span = DateRange.parse(date_from, date_to)
         with self._lock:
-            return self._snapshot(span).query("tax")
+            return self._snapshot(span).query("tax")  # one row per rate: a page's few rows
 
     def page(
         self, actor: Actor, date_from=None, date_to=None, grain: str = "day", limit=10
@@ -684,6 +684,7 @@ class Analytics:
                 "trend": self._trend(snap, grain, []),
                 "stock": self._stock_report(snap, 200),
                 "rfm": self._rfm(snap, limit),
+                "tax": snap.query("tax"),
             }
 
     # --- report bodies (lock held, mirror fresh) ----------------------------------------------

@@ -30,9 +30,11 @@ from crpm.pricing import (
     Discount,
     LineInput,
     PricedLine,
+    Totals,
     parse_discount,
     price_lines,
     returned_share,
+    totals,
 )
 from crpm.services import audit, documents, stock
 from crpm.services.search import clamp_page
@@ -71,10 +73,12 @@ SELECT pu.id AS purchase_id, pu.purchased_at, pu.cancelled_at, l.id AS line_id,
        coalesce((SELECT sum(r.quantity) FROM purchase_returns r WHERE r.line_id = l.id), 0)
            AS returned,
        (SELECT sum(o.net_cents + o.tax_cents) FROM purchase_lines o
-         WHERE o.purchase_id = pu.id) AS purchase_total_cents
+         WHERE o.purchase_id = pu.id) AS purchase_total_cents,
+       i.number AS invoice_number
 FROM purchases pu
 JOIN purchase_lines l ON l.purchase_id = pu.id
 JOIN products p ON p.id = l.product_id
+LEFT JOIN invoices i ON i.purchase_id = pu.id
 WHERE pu.customer_id = ?
 ORDER BY pu.purchased_at DESC, pu.id DESC, l.id
 LIMIT ? OFFSET ?
@@ -256,6 +260,15 @@ class PurchaseService:
         )
         audit.record(conn, actor, "create", "purchase", purchase_id, after=_audited(purchase))
         return purchase
+
+    def preview(self, actor: Actor, lines, discount=None) -> tuple[list[PricedLine], Totals]:
+        """A cart priced as `record` would price it now, without writing anything."""
+        require(actor, "manage_records")
+        discount = parse_discount(discount, "purchase discount")
+        order = Order(0, normalise_lines(lines), "dashboard", "", None, discount)
+        with self.store.read() as conn:
+            priced = self._price(conn, order, read_settings(conn).prices_include_tax)
+        return priced, totals(priced)
 
     @staticmethod
     def _price(conn, order: Order, inclusive: bool) -> list[PricedLine]:

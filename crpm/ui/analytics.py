@@ -108,6 +108,15 @@ class AnalyticsHandlers:
         )
         return {name: records(frame) for name, frame in tables.items()}
 
+    def tax_report(
+        self, date_from: str = "", date_to: str = "", request: gr.Request = None
+    ) -> list[dict]:
+        """Net, tax, gross and discounts given per tax rate in [date_from, date_to), returns
+        deducted at their time, cancelled purchases left out."""
+        return records(
+            self.ctx.analytics.tax(self.ctx.actor(request), date_from or None, date_to or None)
+        )
+
     def rfm_segments(
         self, date_from: str = "", date_to: str = "", request: gr.Request = None
     ) -> dict:
@@ -124,6 +133,7 @@ def publish_api(handlers: AnalyticsHandlers) -> None:
         handlers.revenue_trend,
         handlers.stock_report,
         handlers.rfm_segments,
+        handlers.tax_report,
     ):
         gr.api(guarded(fn), api_name=fn.__name__)
 
@@ -152,6 +162,7 @@ def build(ctx: UIContext) -> list[dict]:
     with gr.Accordion("Trend as a table", open=False):
         table_block("trend")
     # One chart per row: charts have a fixed width (crpm.charts) and two side by side were clipped.
+    table_block("tax")
     gr.Markdown("### Products")
     plots["best_sellers"] = gr.Plot(label="Best sellers", elem_classes="crpm-chart")
     plots["least_sellers"] = gr.Plot(label="Least sellers", elem_classes="crpm-chart")

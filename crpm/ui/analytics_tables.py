@@ -81,6 +81,18 @@ TABLES = {
         {"segment": "Segment", "customers": "Customers", "revenue_cents": "Revenue"},
         None,
     ),
+    "tax": (
+        "Tax collected per rate (returns deducted)",
+        ("tax",),
+        {
+            "tax_rate": "Rate (%)",
+            "net_cents": "Net",
+            "tax_cents": "Tax",
+            "gross_cents": "Gross",
+            "discount_cents": "Discounts given",
+        },
+        None,
+    ),
     "rfm_customers": (
         "Customers by RFM score",
         ("rfm", "customers"),

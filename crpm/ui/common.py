@@ -100,6 +100,7 @@ HISTORY_COLUMNS = {
     "unit_price": "Unit price",
     "line_total": "Line total",
     "state": "Status",
+    "invoice_number": "Invoice",
 }
 
 

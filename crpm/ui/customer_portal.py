@@ -11,6 +11,7 @@ import gradio as gr
 from crpm.errors import PermissionDenied
 from crpm.models import parse_quantity
 from crpm.services.purchases import normalise_lines
+from crpm.ui import downloads
 from crpm.ui.common import (
     HISTORY_COLUMNS,
     Pager,
@@ -73,6 +74,14 @@ class PortalHandlers:
         info = page_info(found, number, "purchase line")
         if found.total:
             info += f" · {count(found.extra['purchases'], 'purchase')}, total spent **{spent}**"
+        invoices = {row["purchase_id"]: row["invoice_number"] for row in found.items}
+        links = [
+            downloads.link(downloads.INVOICE_ROUTE.format(purchase_id=purchase_id), number)
+            for purchase_id, number in invoices.items()
+            if number
+        ]
+        if links:
+            info += "  \nInvoices (PDF): " + " · ".join(links)
         return table(rows, HISTORY_COLUMNS), info, number
 
     # --- tickets ----------------------------------------------------------------------

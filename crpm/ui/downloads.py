@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.background import BackgroundTask
 
 from crpm import backup, exporter
-from crpm.errors import CRPMError, PermissionDenied
+from crpm.errors import CRPMError, NotFound, PermissionDenied
 from crpm.ui.analytics_tables import TABLES, table
 from crpm.ui.reports import exportable
 from crpm.ui.session import acting_user
@@ -31,6 +32,9 @@ from crpm.ui.session import acting_user
 ANALYTICS_ROUTE = "/download/analytics/{key}.csv"
 EXPORT_ROUTE = "/download/export/{kind}.csv"
 BACKUP_ROUTE = "/download/backup"
+INVOICE_ROUTE = "/download/invoice/{purchase_id}.pdf"
+CREDIT_NOTE_ROUTE = "/download/credit-note/{number}.pdf"
+PDF_TYPE = "application/pdf"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
@@ -49,6 +53,20 @@ def export_link(kind: str, label: str) -> str:
 
 def backup_link() -> str:
     return link(BACKUP_ROUTE, "Download a backup")
+
+
+def document_links(purchase, credit_notes: list[str]) -> str:
+    """Links to a purchase's invoice and credit notes as PDF (or why there is no invoice)."""
+    if purchase.invoice_number is None:
+        return f"No invoice: {purchase.source} purchases were invoiced where they came from."
+    links = [
+        link(INVOICE_ROUTE.format(purchase_id=purchase.id), f"Invoice {purchase.invoice_number}")
+    ]
+    links += [
+        link(CREDIT_NOTE_ROUTE.format(number=number), f"Credit note {number}")
+        for number in credit_notes
+    ]
+    return " · ".join(links)
 
 
 def link(route: str, text: str, filename: str = "") -> str:
@@ -102,7 +120,25 @@ def add_routes(app, ctx) -> None:
 
         return as_session_user(ctx, request, send)
 
-    routes = {ANALYTICS_ROUTE: analytics_csv, EXPORT_ROUTE: export_csv, BACKUP_ROUTE: backup_file}
+    def invoice_pdf(purchase_id: str, request: Request) -> Response:
+        documents = ctx.services.documents
+        return as_session_user(
+            ctx, request, lambda actor: pdf_response(ctx, documents.invoice(actor, purchase_id))
+        )
+
+    def credit_note_pdf(number: str, request: Request) -> Response:
+        documents = ctx.services.documents
+        return as_session_user(
+            ctx, request, lambda actor: pdf_response(ctx, documents.credit_note(actor, number))
+        )
+
+    routes = {
+        ANALYTICS_ROUTE: analytics_csv,
+        EXPORT_ROUTE: export_csv,
+        BACKUP_ROUTE: backup_file,
+        INVOICE_ROUTE: invoice_pdf,
+        CREDIT_NOTE_ROUTE: credit_note_pdf,
+    }
     for route, handler in routes.items():
         app.add_api_route(route, handler, methods=["GET"], include_in_schema=False)
 
@@ -118,6 +154,8 @@ def as_session_user(ctx, request: Request, send) -> Response:
         return send(actor)
     except PermissionDenied as exc:
         return refusal(403, exc.message)
+    except NotFound as exc:  # another customer's record reads the same as none
+        return refusal(404, exc.message)
     except CRPMError as exc:
         return refusal(400, exc.message)
 
@@ -136,6 +174,12 @@ def fresh_backup(store, actor) -> Path:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def pdf_response(ctx, document) -> Response:
+    """An issued document as a PDF download, in the dashboard's currency."""
+    name, data = ctx.services.documents.pdf(replace(document, currency=ctx.settings.currency))
+    return Response(data, media_type=PDF_TYPE, headers=attachment(name))
 
 
 def csv_response(frame, filename: str) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from crpm.models import cents_to_decimal_text
+from crpm.ui import taxes
 from crpm.ui.common import (
     Pager,
     UIContext,
@@ -286,6 +287,7 @@ def build(ctx: UIContext) -> list[dict]:
             add_fields = product_form(with_opening_stock=True)
             add = gr.Button("Add product", variant="primary")
 
+    taxes.build(ctx, product_id)
     gr.Markdown("### Stock movements of the selected product")
     movements = Pager.build(
         "Stock movements", list(MOVEMENT_COLUMNS.values()), "movement", "movements-table"

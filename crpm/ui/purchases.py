@@ -7,7 +7,9 @@ import gradio as gr
 
 from crpm.errors import NotFound, ValidationError
 from crpm.models import is_digits, parse_quantity
-from crpm.services.purchases import normalise_lines
+from crpm.pricing import discount_text
+from crpm.services.purchases import as_priced, normalise_lines
+from crpm.ui import downloads
 from crpm.ui.common import (
     Pager,
     UIContext,
@@ -33,7 +35,10 @@ CART_COLUMNS = {
     "name": "Product",
     "unit_price": "Unit price",
     "quantity": "Qty",
-    "line_total": "Line total",
+    "discount": "Discount",
+    "rate": "Tax",
+    "net": "Net",
+    "line_total": "Gross",
     "note": "Stock",
 }
 LINE_COLUMNS = {
@@ -43,7 +48,10 @@ LINE_COLUMNS = {
     "quantity": "Qty",
     "returned": "Returned",
     "unit_price": "Unit price",
-    "line_total": "Line total",
+    "discount": "Discount",
+    "rate": "Tax",
+    "net": "Net",
+    "line_total": "Gross",
 }
 LIST_COLUMNS = {
     "id": "ID",
@@ -104,11 +112,14 @@ class PurchaseHandlers:
     # --- the cart -----------------------------------------------------------------------
 
     @guarded
-    def add_line(self, product_id, quantity, lines):
-        """Put a product and quantity into the purchase being prepared (merged by product)."""
+    def add_line(self, product_id, quantity, discount, lines):
+        """Put a product, quantity and discount ("10%" or "1.50") into the purchase being
+        prepared (merged by product)."""
         product_id = required_id(product_id, "product", "find a product and pick it first")
         quantity = parse_quantity(whole_number(quantity))
-        return normalise_lines([*(lines or []), {"product_id": product_id, "quantity": quantity}])
+        line = {"product_id": product_id, "quantity": quantity, "discount": discount or ""}
+        merged = normalise_lines([*(lines or []), line])
+        return [{**entry, "discount": discount_text(entry["discount"])} for entry in merged]
 
     @staticmethod
     def remove_line(lines, event: gr.SelectData):
@@ -116,37 +127,48 @@ class PurchaseHandlers:
         return [line for number, line in enumerate(lines or []) if number != event.index[0]]
 
     @guarded
-    def preview_purchase(self, customer_id, lines, request: gr.Request):
-        """The prepared purchase at today's prices, with its total, before confirming."""
+    def preview_purchase(self, customer_id, lines, discount, request: gr.Request):
+        """The prepared purchase priced now (discounts, tax), with its totals, before confirming;
+        `discount` ("5%" or "2.00") comes off the whole purchase."""
         actor = self.ctx.actor(request)
         if not lines:
             return table([], CART_COLUMNS), "Add products to see the total."
-        rows, total, units = [], 0, 0
-        for line in normalise_lines(lines):
+        priced, sums = self.services.purchases.preview(actor, lines, discount)
+        rows = []
+        for line, figures in zip(normalise_lines(lines), priced, strict=True):
             product = self.services.products.get(actor, line["product_id"])
-            line_total = product.price_cents * line["quantity"]
-            total += line_total
-            units += line["quantity"]
             rows.append(
                 {
                     "product_id": product.id,
                     "sku": product.sku,
                     "name": product.name,
-                    "unit_price": self.ctx.money(product.price_cents),
-                    "quantity": line["quantity"],
-                    "line_total": self.ctx.money(line_total),
-                    "note": self._stock_note(product, line["quantity"]),
+                    "unit_price": self.ctx.money(figures.unit_cents),
+                    "quantity": figures.quantity,
+                    **self._figures(figures),
+                    "note": self._stock_note(product, figures.quantity),
                 }
             )
         customer_id = optional_id(customer_id, "customer")
         buyer = ""
         if customer_id:
             buyer = f" · for {md(self.services.customers.get(actor, customer_id).name)}"
+        units = sum(line.quantity for line in priced)
         summary = (
-            f"<span class='crpm-total'>**Total {self.ctx.money(total)}**</span> · "
-            f"{count(len(rows), 'line')}, {count(units, 'unit')}{buyer}"
+            f"Net {self.ctx.money(sums.net_cents)} · tax {self.ctx.money(sums.tax_cents)}"
+            + (f" · discounts {self.ctx.money(sums.discount_cents)}" if sums.discount_cents else "")
+            + f" · <span class='crpm-total'>**Total {self.ctx.money(sums.gross_cents)}**</span>"
+            f" · {count(len(rows), 'line')}, {count(units, 'unit')}{buyer}"
         )
         return table(rows, CART_COLUMNS), summary
+
+    def _figures(self, line) -> dict:
+        """A priced line's discount, rate, net and gross as the tables show them."""
+        return {
+            "discount": self.ctx.money(line.discount_cents) if line.discount_cents else "",
+            "rate": f"{line.rate.normalize():f}%",
+            "net": self.ctx.money(line.net_cents),
+            "line_total": self.ctx.money(line.net_cents + line.tax_cents),
+        }
 
     @staticmethod
     def _stock_note(product, quantity: int) -> str:
@@ -157,12 +179,13 @@ class PurchaseHandlers:
         return f"{product.stock} in stock"
 
     @guarded
-    def record_purchase(self, customer_id, lines, request: gr.Request):
-        """Record a purchase: lines are [{"product_id": 3, "quantity": 2}, ...]. Stock falls;
-        all of it happens or none. Answers (purchase id, receipt text, the emptied lines)."""
+    def record_purchase(self, customer_id, lines, discount, request: gr.Request):
+        """Record a purchase: lines are [{"product_id": 3, "quantity": 2[, "discount": "10%"]},
+        ...], `discount` ("5%" or "2.00", optional) comes off the whole purchase. Stock falls; all
+        of it happens or none, with its invoice. Answers (purchase id, receipt, emptied lines)."""
         customer_id = required_id(customer_id, "customer", "find a customer and pick them first")
         purchase = self.services.purchases.record(
-            self.ctx.actor(request), customer_id, lines or [], source="dashboard"
+            self.ctx.actor(request), customer_id, lines or [], source="dashboard", discount=discount
         )
         units = sum(line.quantity for line in purchase.lines)
         total = self.ctx.money(purchase.total_cents)
@@ -175,12 +198,15 @@ class PurchaseHandlers:
 
     # --- one purchase -------------------------------------------------------------------
 
-    def _details(self, purchase) -> tuple:
+    def _details(self, purchase, actor) -> tuple:
+        credit_notes = []
+        if purchase.invoice_number:
+            credit_notes = self.services.documents.credit_notes(actor, purchase.id)
         rows = [
             {
                 **vars(line),
                 "unit_price": self.ctx.money(line.unit_price_cents),
-                "line_total": self.ctx.money(line.total_cents),
+                **self._figures(as_priced(line)),
             }
             for line in purchase.lines
         ]
@@ -188,9 +214,10 @@ class PurchaseHandlers:
         details = (
             f"**Purchase #{purchase.id}** · {purchase.purchased_at} UTC · customer "
             f"#{purchase.customer_id} {md(purchase.customer_name)} · **{state}**  \n"
-            f"Total {self.ctx.money(purchase.total_cents)} · net after returns "
+            f"Total {self.ctx.money(purchase.total_cents)} (tax "
+            f"{self.ctx.money(purchase.tax_cents)}) · net after returns "
             f"{self.ctx.money(purchase.revenue_cents)} · recorded by {md(purchase.recorded_by)} "
-            f"({purchase.source})"
+            f"({purchase.source})  \n{downloads.document_links(purchase, credit_notes)}"
         )
         returnable = [
             (
@@ -208,27 +235,28 @@ class PurchaseHandlers:
     def get_purchase(self, purchase_id, request: gr.Request):
         """One purchase with its lines (and which lines can still be returned)."""
         purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
-        return self._details(self.services.purchases.get(self.ctx.actor(request), purchase_id))
+        actor = self.ctx.actor(request)
+        return self._details(self.services.purchases.get(actor, purchase_id), actor)
 
     @guarded
     def cancel_purchase(self, purchase_id, reason, request: gr.Request):
         """Cancel a whole purchase: every unit not yet returned goes back to stock."""
         purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
-        purchase = self.services.purchases.cancel(self.ctx.actor(request), purchase_id, reason)
+        actor = self.ctx.actor(request)
+        purchase = self.services.purchases.cancel(actor, purchase_id, reason)
         info(f"Purchase #{purchase.id} of {purchase.customer_name} cancelled; stock restored")
-        return self._details(purchase)
+        return self._details(purchase, actor)
 
     @guarded
     def return_items(self, line_id, quantity, reason, request: gr.Request):
         """Return some units of one purchase line: stock comes back, revenue falls."""
         line_id = required_id(line_id, "line", "load a purchase and pick the line to return")
         quantity = whole_number(quantity)
-        purchase = self.services.purchases.return_items(
-            self.ctx.actor(request), line_id, quantity, reason
-        )
+        actor = self.ctx.actor(request)
+        purchase = self.services.purchases.return_items(actor, line_id, quantity, reason)
         line = next(line for line in purchase.lines if line.id == line_id)
         info(f"{count(int(quantity), 'unit')} of {line.sku} returned from purchase #{purchase.id}")
-        return self._details(purchase)
+        return self._details(purchase, actor)
 
     # --- the list -----------------------------------------------------------------------
 
@@ -307,6 +335,9 @@ def build(ctx: UIContext) -> list[dict]:
                     [], label="Product", allow_custom_value=True, scale=3, interactive=True
                 )
                 quantity = gr.Number(label="Qty", value=1, scale=0, min_width=80)
+                line_discount = gr.Textbox(
+                    label="Discount", placeholder="10% or 1.50", scale=0, min_width=110
+                )
                 add_line = gr.Button("Add", scale=0, min_width=80)
             lines = gr.JSON(value=[], visible=False)
             cart = gr.Dataframe(
@@ -314,6 +345,9 @@ def build(ctx: UIContext) -> list[dict]:
                 label="This purchase (click a line to remove it)",
                 interactive=False,
                 max_height=300,
+            )
+            purchase_discount = gr.Textbox(
+                "", label="Discount on the whole purchase", placeholder="5% or 2.00 (optional)"
             )
             total = gr.Markdown("Add products to see the total.")
             with gr.Row():
@@ -373,12 +407,14 @@ def build(ctx: UIContext) -> list[dict]:
     )
     preview = dict(
         fn=handlers.preview_purchase,
-        inputs=[customer, lines],
+        inputs=[customer, lines, purchase_discount],
         outputs=[cart, total],
         show_progress="minimal",
     )
     preview_private = {**preview, **private}
     customer.input(**preview, api_name="preview_purchase")
+    purchase_discount.submit(**preview_private)
+    purchase_discount.blur(**preview_private)
     show = dict(
         fn=handlers.get_purchase,
         inputs=purchase_id,
@@ -386,15 +422,20 @@ def build(ctx: UIContext) -> list[dict]:
     )
     load.click(**show, api_name="get_purchase")
     chain(
-        add_line.click(handlers.add_line, [product, quantity, lines], lines, **private),
+        add_line.click(
+            handlers.add_line, [product, quantity, line_discount, lines], lines, **private
+        ),
         preview_private,
     )
     chain(cart.select(handlers.remove_line, lines, lines, **private), preview_private)
-    chain(clear.click(None, None, lines, js="() => [[]]"), preview_private)
+    chain(
+        clear.click(None, None, [lines, purchase_discount], js="() => [[], '']"),
+        preview_private,
+    )
     chain(
         confirm.click(
             handlers.record_purchase,
-            [customer, lines],
+            [customer, lines, purchase_discount],
             [purchase_id, receipt, lines],
             api_name="record_purchase",
         ),

@@ -15,6 +15,7 @@ from gradio_client.exceptions import AppError
 from crpm.analytics import Analytics
 from crpm.models import cents_to_decimal_text
 from crpm.permissions import SYSTEM
+from crpm.ui.analytics_tables import TABLES
 
 pytestmark = pytest.mark.api
 
@@ -77,13 +78,15 @@ def test_reports_match_the_engine(call, engine, sale):
 def test_analytics_page_fills_every_figure_table_and_download_link(app, call, sale):
     answer = call("analytics_page", "All time", None, None, "auto")
     heading, figures, *rest = answer
-    plots, tables, links = rest[:6], rest[6:15], rest[15:]
+    plots, tables, links = rest[:6], rest[6 : 6 + len(TABLES)], rest[6 + len(TABLES) :]
     assert all(plot is not None for plot in plots)  # every chart drawn
     assert heading.startswith("**All time**")
     assert "Revenue" in figures and "Average order" in figures
     assert all(table["headers"] for table in tables)
     assert any(row[1] == "Analytics Buyer" for row in tables[3]["data"])  # top customers
-    assert len(links) == 9 and all("Download" in link and ".csv?" in link for link in links)
+    assert len(links) == len(TABLES) and all(
+        "Download" in link and ".csv?" in link for link in links
+    )
     answer = download(app, links[3])  # top customers as CSV, made when the link is followed
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/csv")
@@ -101,14 +104,14 @@ def download(app, link: str, cookies=None) -> httpx.Response:
 
 
 def test_a_download_link_covers_the_range_the_page_shows(app, call, sale):
-    links = call("analytics_page", "Custom", "2001-01-01", "2001-12-31", "auto")[-9:]
+    links = call("analytics_page", "Custom", "2001-01-01", "2001-12-31", "auto")[-len(TABLES) :]
     assert "from=2001-01-01" in links[-1] and "to=2002-01-01" in links[-1]
     rows = list(csv.DictReader(io.StringIO(download(app, links[3]).text)))
     assert rows == []  # no sale in 2001
 
 
 def test_downloads_refuse_what_the_page_would_refuse(app, call, sale):
-    links = call("analytics_page", "All time", None, None, "auto")[-9:]
+    links = call("analytics_page", "All time", None, None, "auto")[-len(TABLES) :]
     anonymous = download(app, links[3], cookies={})
     assert anonymous.status_code == 401 and "customer_id" not in anonymous.text
     base = f"{app.url}download/analytics"

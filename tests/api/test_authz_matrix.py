@@ -146,11 +146,21 @@ RULES = {
     "find_products": rule(STAFF, lambda w: ["mug"]),
     "preview_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug]),
     "get_purchase": rule(BOBS, lambda w: [w.bob_purchase.id]),
-    "add_line": rule(LOGGED_IN, lambda w: [w.mug.id, 1, []]),
+    "add_line": rule(LOGGED_IN, lambda w: [w.mug.id, 1, "", []]),
     "remove_line": rule(LOGGED_IN, lambda w: [w.one_mug], event_data=SELECT),
     "record_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug], True),
     "cancel_purchase": rule(STAFF, lambda w: [w.cancel_me.id, "matrix"], True),
     "return_items": rule(STAFF, lambda w: [w.bob_purchase.lines[0].id, 1, "matrix"], True),
+    # tax rates and the shop's settings
+    "tax_rates": rule(STAFF),
+    "add_tax_rate": rule(STAFF, lambda w: [f"Matrix {uuid.uuid4().hex[:6]}", "7"], True),
+    "retire_tax_rate": rule(STAFF, lambda w: [w.fresh_rate()], True),
+    "set_product_tax_rate": rule(STAFF, lambda w: [w.spare.id, ""], True),
+    "shop_settings": rule(STAFF),
+    "save_shop_settings": rule(
+        ADMIN, lambda w: ["Matrix shop", "1 Road", "TAX-1", "Thanks", False, ""], True
+    ),
+    "tax_report": rule(STAFF, lambda w: ["", ""]),
     # service desk, staff side
     "ticket_queue": rule(STAFF, lambda w: ["all", "All", "all", None, *PAGE]),
     "desk_ticket": rule(STAFF, lambda w: [w.bob_ticket.id]),
@@ -313,6 +323,7 @@ def build_world(url, services) -> SimpleNamespace:
         carol=carol,
         erase_me=erase_me,
         someone=someone,
+        fresh_rate=lambda: services.taxes.add_rate(staff, f"Spare {uuid.uuid4().hex[:6]}", "3").id,
         priorities=itertools.cycle(["High", "Urgent", "Low", "Normal"]),
         one_mug=[{"product_id": mug.id, "quantity": 1}],
         bob_ticket=bob_ticket,

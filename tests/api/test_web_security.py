@@ -107,9 +107,9 @@ def test_a_name_with_html_comes_back_escaped_in_toasts_and_markdown(app, staff, 
     assert not any(EVIL in toast for toast in toasts(added))
     customer_id = output(added)[0]
     lines = [{"product_id": new_product(), "quantity": 1}]
-    preview = output(run_event(app.url, staff, "preview_purchase", customer_id, lines))
+    preview = output(run_event(app.url, staff, "preview_purchase", customer_id, lines, ""))
     assert EVIL not in json.dumps(preview) and "&lt;img" in preview[1]
-    recorded = run_event(app.url, staff, "record_purchase", customer_id, lines)
+    recorded = run_event(app.url, staff, "record_purchase", customer_id, lines, "")
     assert any(ESCAPED in toast for toast in toasts(recorded)), toasts(recorded)
     assert EVIL not in json.dumps(output(recorded))
     details = output(run_event(app.url, staff, "get_purchase", output(recorded)[0]))

@@ -10,6 +10,8 @@ from crpm.ui.common import UIContext, guarded, info, md, required_id, table
 
 RATE_COLUMNS = {"id": "ID", "name": "Name", "percent": "Rate (%)", "status": "Status"}
 DEFAULT_RATE = ("Shop default", "")
+# A rate id typed over the API is the service's to judge (a retired or unknown one is refused).
+ANY_RATE = {"allow_custom_value": True}
 
 
 class TaxHandlers:
@@ -107,11 +109,13 @@ def build(ctx: UIContext, product_id) -> None:
             rate_percent = gr.Textbox(label="Rate (%)", placeholder="20", scale=1)
             add = gr.Button("Add rate", scale=0, min_width=110)
         with gr.Row(equal_height=True):
-            retire_choice = gr.Dropdown([], label="Rate to retire", scale=3)
+            retire_choice = gr.Dropdown(
+                [], label="Rate to retire", allow_custom_value=True, scale=3
+            )
             retire = gr.Button("Retire rate", variant="stop", scale=0, min_width=110)
         with gr.Row(equal_height=True):
             product_rate = gr.Dropdown(
-                [DEFAULT_RATE], value="", label="Rate of the selected product"
+                [DEFAULT_RATE], value="", label="Rate of the selected product", **ANY_RATE
             )
             set_rate = gr.Button("Set for selected product", scale=0, min_width=200)
         set_note = gr.Markdown()
@@ -123,7 +127,7 @@ def build(ctx: UIContext, product_id) -> None:
         payment_note = gr.Textbox(label="Payment note", placeholder="Paid in full, thank you.")
         with gr.Row(equal_height=True):
             inclusive = gr.Checkbox(label="Prices include tax")
-            default_rate = gr.Dropdown([DEFAULT_RATE], value="", label="Default rate")
+            default_rate = gr.Dropdown([DEFAULT_RATE], value="", label="Default rate", **ANY_RATE)
             save = gr.Button("Save shop settings", variant="primary", scale=0, min_width=180)
     rate_outputs = [rates, retire_choice, product_rate, default_rate]
     settings = [shop_name, shop_address, tax_number, payment_note, inclusive, default_rate]

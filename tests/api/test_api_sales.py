@@ -79,6 +79,7 @@ def test_a_sale_with_tax_and_discounts_and_its_documents(app, call, new_product)
         other = httpx.get(f"{app.url}{link}", cookies=other_cookies)
         assert other.status_code == 404 and "Θεά" not in other.text
         assert httpx.get(f"{app.url}{link}").status_code == 401
+    assert rate_id in [row[0] for row in call("tax_rates")[0]["data"]]
     table, *_ = call("retire_tax_rate", rate_id)
     assert [row[3] for row in table["data"] if row[0] == rate_id] == ["retired"]
 

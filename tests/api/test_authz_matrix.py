@@ -144,11 +144,11 @@ RULES = {
     "list_purchases": rule(BOBS, lambda w: [w.bob.customer_id, None, None, None, "all", *PAGE]),
     "find_customers": rule(STAFF, lambda w: ["Bob"]),
     "find_products": rule(STAFF, lambda w: ["mug"]),
-    "preview_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug]),
+    "preview_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""]),
     "get_purchase": rule(BOBS, lambda w: [w.bob_purchase.id]),
     "add_line": rule(LOGGED_IN, lambda w: [w.mug.id, 1, "", []]),
     "remove_line": rule(LOGGED_IN, lambda w: [w.one_mug], event_data=SELECT),
-    "record_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug], True),
+    "record_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""], True),
     "cancel_purchase": rule(STAFF, lambda w: [w.cancel_me.id, "matrix"], True),
     "return_items": rule(STAFF, lambda w: [w.bob_purchase.lines[0].id, 1, "matrix"], True),
     # tax rates and the shop's settings

@@ -4,6 +4,7 @@ that lowers stock, and every analytics chart drawn."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -231,3 +232,40 @@ def test_an_ended_session_sends_the_page_to_the_login(browser, site):
     expect(page).to_have_url(re.compile(r"/login\?notice=expired$"))
     expect(page.get_by_text("Your session has ended; please log in again.")).to_be_visible()
     context.close()
+
+
+def test_a_taxed_discounted_sale_shows_its_figures_live_and_gives_an_invoice(page, site, shoot):
+    services = site.services
+    standard = services.taxes.add_rate(SYSTEM, "Browser standard", "20")
+    services.customers.add(SYSTEM, "Tara Taxpayer", "tara@example.com")
+    lamp = services.products.add(SYSTEM, "BRW-TAX", "Taxed lamp", "10.00", stock_quantity=9)
+    services.taxes.set_product_rate(SYSTEM, lamp.id, standard.id)
+
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill("tara")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Tara Taxpayer"))
+    new.get_by_label("Find product").fill("BRW-TAX")
+    expect(new.locator("input[aria-label='Product']")).to_have_value(
+        "BRW-TAX · Taxed lamp · $10.00 · 9 in stock"
+    )
+    new.get_by_label("Qty").fill("3")
+    new.get_by_label("Discount", exact=True).fill("10%")
+    new.get_by_role("button", name="Add", exact=True).click()
+    # 30.00 - 3.00 = 27.00 net, 20% = 5.40 tax
+    expect(new).to_contain_text("Net $27.00 · tax $5.40 · discounts $3.00")
+    expect(new).to_contain_text("Total $32.40")
+    new.get_by_label("Discount on the whole purchase").fill("2.00")
+    new.get_by_label("Discount on the whole purchase").press("Enter")
+    expect(new).to_contain_text("Net $25.00 · tax $5.00 · discounts $5.00")
+    shoot(page, "purchase-taxed-before-confirm")
+    new.get_by_role("button", name="Confirm purchase").click()
+    expect(toast(page, "recorded for Tara Taxpayer: 3 units, $30.00")).to_be_visible()
+
+    manage = page.locator("#purchase-manage")
+    invoice = manage.get_by_role("link", name=re.compile(r"Invoice INV-\d{4}-\d{6}"))
+    expect(invoice).to_be_visible()
+    with page.expect_download() as download:
+        invoice.click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and download.value.suggested_filename.startswith("INV-")
+    shoot(page, "purchase-taxed-with-invoice")

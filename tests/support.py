@@ -7,6 +7,7 @@ resolves to whichever came first.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -89,6 +90,11 @@ def log_in(url: str, username: str, password: str) -> dict:
     return {SESSION_COOKIE: answer.cookies[SESSION_COOKIE]}
 
 
+def handler_name(api_name: str) -> str:
+    """Gradio names a handler's events after the function, numbering the repeats."""
+    return re.sub(r"_\d+$", "", api_name)
+
+
 def served_events(url: str, cookies: dict) -> tuple[list[dict], dict[int, dict]]:
     """The app's events that run Python (config "dependencies" with a backend function) and its
     components by id, as the page reads them."""
@@ -116,18 +122,21 @@ def call_queue(
     if joined.status_code != 200:
         return Outcome("http", f"HTTP {joined.status_code}: {joined.text[:300]}", via="queue")
     params = {"session_hash": session}
-    with http.stream("GET", "gradio_api/queue/data", params=params, timeout=timeout) as stream:
-        if stream.status_code != 200:
-            return Outcome("http", f"HTTP {stream.status_code} on queue/data", via="queue")
-        for line in stream.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            message = json.loads(line[5:])
-            if message.get("msg") == "process_completed":
-                output = message.get("output") or {}
-                if message.get("success"):
-                    return Outcome("ok", data=output.get("data"), via="queue")
-                return Outcome("error", str(output.get("error") or ""), via="queue")
+    try:
+        with http.stream("GET", "gradio_api/queue/data", params=params, timeout=timeout) as stream:
+            if stream.status_code != 200:
+                return Outcome("http", f"HTTP {stream.status_code} on queue/data", via="queue")
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    output = message.get("output") or {}
+                    if message.get("success"):
+                        return Outcome("ok", data=output.get("data"), via="queue")
+                    return Outcome("error", str(output.get("error") or ""), via="queue")
+    except httpx.RemoteProtocolError as broken:  # the server failed while streaming the answer
+        return Outcome("http", f"the answer's stream broke: {broken}", via="queue")
     return Outcome("http", "the queue's stream ended without an answer", via="queue")
 
 

@@ -138,5 +138,9 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs):
         css=CSS,
         head=HEAD,
         footer_links=["api"],
+        # Gradio's own refusals of a value (a text for a number box, a table of the wrong
+        # shape) say why instead of an empty error; every handler is `guarded`, so no crash
+        # of ours reaches the page with its text (they all become GENERIC_ERROR).
+        show_error=True,
         **kwargs,
     )

@@ -10,6 +10,7 @@ from crpm.ui.common import (
     Pager,
     UIContext,
     chain,
+    clicked_id,
     fetch_page,
     guarded,
     page_info,
@@ -225,8 +226,9 @@ class ProductHandlers:
         return table(rows, MOVEMENT_COLUMNS), page_info(found, number, "movement"), number
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def build(ctx: UIContext) -> list[dict]:

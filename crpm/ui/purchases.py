@@ -12,6 +12,7 @@ from crpm.ui.common import (
     Pager,
     UIContext,
     chain,
+    clicked_id,
     count,
     day_after,
     day_start,
@@ -22,6 +23,7 @@ from crpm.ui.common import (
     required_id,
     table,
     whole_number,
+    without_clicked,
 )
 
 PICKER_LIMIT = 20
@@ -109,9 +111,10 @@ class PurchaseHandlers:
         return normalise_lines([*(lines or []), {"product_id": product_id, "quantity": quantity}])
 
     @staticmethod
+    @guarded
     def remove_line(lines, event: gr.SelectData):
         """A click on a line of the prepared purchase takes it out."""
-        return [line for number, line in enumerate(lines or []) if number != event.index[0]]
+        return without_clicked(lines or [], event)
 
     @guarded
     def preview_purchase(self, customer_id, lines, request: gr.Request):
@@ -282,8 +285,9 @@ class PurchaseHandlers:
         }
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def build(ctx: UIContext) -> list[dict]:

@@ -16,7 +16,6 @@ may contain a password.
 from __future__ import annotations
 
 import itertools
-import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from crpm.clock import FixedClock
 from crpm.config import Settings
 from crpm.services.passwords import PasswordHasher
 from crpm.ui import build_app
-from tests.support import TODAY, Outcome, call_queue, log_in, store_snapshot
+from tests.support import TODAY, Outcome, call_queue, handler_name, log_in, store_snapshot
 from tests.support import upload as upload_file
 
 pytestmark = pytest.mark.api
@@ -297,11 +296,6 @@ def build_world(url, services) -> SimpleNamespace:
         bob_purchase=purchases.record(staff, bob.customer_id, [(mug.id, 3)]),
         cancel_me=purchases.record(staff, bob.customer_id, [(mug.id, 1)]),
     )
-
-
-def handler_name(api_name: str) -> str:
-    """Gradio names a handler's events after the function, numbering the repeats."""
-    return re.sub(r"_\d+$", "", api_name)
 
 
 def dependencies(world, cookie) -> dict[str, list[dict]]:

@@ -126,10 +126,13 @@ def call_queue(
         with http.stream("GET", "gradio_api/queue/data", params=params, timeout=timeout) as stream:
             if stream.status_code != 200:
                 return Outcome("http", f"HTTP {stream.status_code} on queue/data", via="queue")
-            for line in stream.iter_lines():
+            for line in sse_lines(stream):
                 if not line.startswith("data:"):
                     continue
-                message = json.loads(line[5:])
+                try:
+                    message = json.loads(line[5:])
+                except json.JSONDecodeError as bad:
+                    return Outcome("http", f"not JSON ({bad}): {line[:200]!r}", via="queue")
                 if message.get("msg") == "process_completed":
                     output = message.get("output") or {}
                     if message.get("success"):
@@ -138,6 +141,17 @@ def call_queue(
     except httpx.RemoteProtocolError as broken:  # the server failed while streaming the answer
         return Outcome("http", f"the answer's stream broke: {broken}", via="queue")
     return Outcome("http", "the queue's stream ended without an answer", via="queue")
+
+
+def sse_lines(stream):
+    """The event stream's lines, split only at CR and LF as a browser's EventSource does
+    (httpx's iter_lines also splits at U+0085, U+2028 and others, which JSON keeps raw)."""
+    rest = ""
+    for text in stream.iter_text():
+        *lines, rest = re.split(r"\r\n|\r|\n", rest + text)
+        yield from lines
+    if rest:
+        yield rest
 
 
 def upload(url: str, cookies: dict, name: str, content: bytes) -> dict:

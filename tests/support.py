@@ -6,6 +6,13 @@ resolves to whichever came first.
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
 from crpm.permissions import Actor
 from crpm.services.stock import ledger_mismatches
 
@@ -47,3 +54,113 @@ def store_snapshot(store, leave_out: tuple[str, ...] = ()) -> dict:
     return {
         table: [tuple(row) for row in store.query(f'SELECT * FROM "{table}"')] for table in tables
     }
+
+
+# --- calling a launched app over HTTP, as a browser does ---------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One answer of the app: kind ok, error (a refusal or a crash, with its message),
+    unauthorized (401) or http (any other status of the queue's join)."""
+
+    kind: str
+    message: str = ""
+    data: object = None
+    via: str = ""
+
+    @property
+    def refused(self) -> bool:
+        text = self.message.lower()
+        return self.kind == "unauthorized" or (
+            self.kind == "error"
+            and ("permission denied" in text or "not found" in text or not text)
+        )
+
+    def text(self) -> str:
+        return json.dumps([self.message, self.data], default=str)
+
+
+def log_in(url: str, username: str, password: str) -> dict:
+    """The session cookie of a login through the app's /login route."""
+    from crpm.ui.session import SESSION_COOKIE  # imports gradio: only where an app runs
+
+    answer = httpx.post(f"{url}login", data={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {SESSION_COOKIE: answer.cookies[SESSION_COOKIE]}
+
+
+def handler_name(api_name: str) -> str:
+    """Gradio names a handler's events after the function, numbering the repeats."""
+    return re.sub(r"_\d+$", "", api_name)
+
+
+def served_events(url: str, cookies: dict) -> tuple[list[dict], dict[int, dict]]:
+    """The app's events that run Python (config "dependencies" with a backend function) and its
+    components by id, as the page reads them."""
+    config = httpx.get(f"{url}config", cookies=cookies, timeout=60).json()
+    components = {component["id"]: component for component in config["components"]}
+    return [dep for dep in config["dependencies"] if dep.get("backend_fn")], components
+
+
+def call_queue(
+    http: httpx.Client, fn_index: int, args, event_data=None, timeout: float = 60
+) -> Outcome:
+    """A raw join of the queue with the client's cookie, then the answer from its event
+    stream (what the page does on a click)."""
+    session = uuid.uuid4().hex
+    body = {
+        "data": args,
+        "fn_index": fn_index,
+        "session_hash": session,
+        "event_data": event_data,
+        "trigger_id": None,
+    }
+    joined = http.post("gradio_api/queue/join", json=body, timeout=timeout)
+    if joined.status_code == 401:
+        return Outcome("unauthorized", "401", via="queue")
+    if joined.status_code != 200:
+        return Outcome("http", f"HTTP {joined.status_code}: {joined.text[:300]}", via="queue")
+    params = {"session_hash": session}
+    try:
+        with http.stream("GET", "gradio_api/queue/data", params=params, timeout=timeout) as stream:
+            if stream.status_code != 200:
+                return Outcome("http", f"HTTP {stream.status_code} on queue/data", via="queue")
+            for line in sse_lines(stream):
+                if not line.startswith("data:"):
+                    continue
+                try:
+                    message = json.loads(line[5:])
+                except json.JSONDecodeError as bad:
+                    return Outcome("http", f"not JSON ({bad}): {line[:200]!r}", via="queue")
+                if message.get("msg") == "process_completed":
+                    output = message.get("output") or {}
+                    if message.get("success"):
+                        return Outcome("ok", data=output.get("data"), via="queue")
+                    return Outcome("error", str(output.get("error") or ""), via="queue")
+    except httpx.RemoteProtocolError as broken:  # the server failed while streaming the answer
+        return Outcome("http", f"the answer's stream broke: {broken}", via="queue")
+    return Outcome("http", "the queue's stream ended without an answer", via="queue")
+
+
+def sse_lines(stream):
+    """The event stream's lines, split only at CR and LF as a browser's EventSource does
+    (httpx's iter_lines also splits at U+0085, U+2028 and others, which JSON keeps raw)."""
+    rest = ""
+    for text in stream.iter_text():
+        *lines, rest = re.split(r"\r\n|\r|\n", rest + text)
+        yield from lines
+    if rest:
+        yield rest
+
+
+def upload(url: str, cookies: dict, name: str, content: bytes) -> dict:
+    """A file uploaded to the app (as the page would), as the FileData an event takes."""
+    answer = httpx.post(
+        f"{url}gradio_api/upload",
+        files={"files": (name, content, "text/csv")},
+        cookies=cookies,
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    return {"path": answer.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}

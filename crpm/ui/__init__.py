@@ -139,5 +139,9 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs):
         head=HEAD,
         footer_links=["api"],
         max_file_size=settings.max_upload_bytes,
+        # Gradio's own refusals of a value (a text for a number box, a table of the wrong
+        # shape) say why instead of an empty error; every handler is `guarded`, so no crash
+        # of ours reaches the page with its text (they all become GENERIC_ERROR).
+        show_error=True,
         **kwargs,
     )

@@ -9,6 +9,7 @@ from crpm.errors import ValidationError
 from crpm.ui.common import (
     Pager,
     UIContext,
+    clicked_id,
     fetch_page,
     guarded,
     info,
@@ -187,8 +188,9 @@ class AdminHandlers:
         return table(found.items, AUDIT_COLUMNS), info, number
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return str(event.row_value[0])
+        return str(clicked_id(event))
 
 
 def build_users(ctx: UIContext) -> list[dict]:

@@ -30,6 +30,7 @@ from crpm.ui.session import acting_user
 log = logging.getLogger("crpm.ui")
 
 PAGE_SIZES = [25, 50, 100]
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 GENERIC_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
 
 
@@ -229,6 +230,26 @@ def _date_text(value, field_name: str) -> str:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value).strip()
+
+
+def clicked_id(event) -> int:
+    """The ID in the first cell of the table row a click names (gr.SelectData)."""
+    values = getattr(event, "row_value", None)
+    first = values[0] if isinstance(values, list) and values else None
+    if isinstance(first, float) and first.is_integer():
+        first = int(first)
+    if isinstance(first, bool) or not isinstance(first, int) or not 0 < first <= MAX_ID:
+        raise ValidationError("row", "click a row of the table")
+    return first
+
+
+def without_clicked(lines, event) -> list:
+    """The lines of a prepared order or request but the one a click names (gr.SelectData)."""
+    index = getattr(event, "index", None)
+    row = index[0] if isinstance(index, list) and index else None
+    if not isinstance(lines, list) or isinstance(row, bool) or not isinstance(row, int):
+        raise ValidationError("row", "click a line of the table")
+    return [line for number, line in enumerate(lines) if number != row]
 
 
 # --- showing results ---------------------------------------------------------------------

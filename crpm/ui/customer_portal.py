@@ -17,6 +17,7 @@ from crpm.ui.common import (
     Pager,
     UIContext,
     chain,
+    clicked_id,
     count,
     fetch_page,
     guarded,
@@ -25,6 +26,7 @@ from crpm.ui.common import (
     required_id,
     table,
     whole_number,
+    without_clicked,
 )
 from crpm.ui.desk_view import (
     CATEGORY_CHOICES,
@@ -159,16 +161,17 @@ class PortalHandlers:
         return lines, table(lines, CART_COLUMNS)
 
     @staticmethod
+    @guarded
     def remove_quote_line(lines, event: gr.SelectData):
         """A click on a line of the request takes it out."""
-        kept = [line for number, line in enumerate(lines or []) if number != event.index[0]]
+        kept = without_clicked(lines or [], event)
         return kept, table(kept, CART_COLUMNS)
 
     @guarded
     def request_quote(self, lines, text, request: gr.Request):
         """Ask for a price: lines as [{"product_id", "quantity"}], free text, or both."""
-        wanted = [(line["product_id"], line["quantity"]) for line in lines or []]
-        quote = self.desk.request_quote(self.ctx.actor(request), wanted, text)
+        # the service checks the lines' shape; the page's lines also carry a label it ignores
+        quote = self.desk.request_quote(self.ctx.actor(request), lines or [], text)
         info(f"Quote #{quote.id} requested; we will price it soon")
         return quote.id, quote_html(quote, self.ctx.money), [], table([], CART_COLUMNS), ""
 
@@ -210,8 +213,9 @@ class PortalHandlers:
         return quote_html(quote, self.ctx.money)
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def build_purchases(ctx: UIContext) -> list[dict]:

@@ -11,6 +11,7 @@ from crpm.ui.common import (
     HISTORY_COLUMNS,
     Pager,
     UIContext,
+    clicked_id,
     count,
     fetch_page,
     guarded,
@@ -172,9 +173,10 @@ class CustomerHandlers:
         return table(rows, HISTORY_COLUMNS), summary
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
         """A click on a table row puts its ID into the edit form's ID box."""
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def build(ctx: UIContext) -> list[dict]:

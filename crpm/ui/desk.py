@@ -13,6 +13,7 @@ from crpm.ui.common import (
     Pager,
     UIContext,
     chain,
+    clicked_id,
     fetch_page,
     guarded,
     info,
@@ -202,8 +203,9 @@ class DeskHandlers:
         return quote_html(quote, self.ctx.money)
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def price_pairs(prices) -> list[tuple]:

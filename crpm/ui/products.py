@@ -11,6 +11,7 @@ from crpm.ui.common import (
     Pager,
     UIContext,
     chain,
+    clicked_id,
     fetch_page,
     guarded,
     info,
@@ -227,8 +228,9 @@ class ProductHandlers:
         return table(rows, MOVEMENT_COLUMNS), page_info(found, number, "movement"), number
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def build(ctx: UIContext) -> list[dict]:

@@ -14,6 +14,7 @@ from crpm.ui.common import (
     Pager,
     UIContext,
     chain,
+    clicked_id,
     count,
     day_after,
     day_start,
@@ -26,6 +27,7 @@ from crpm.ui.common import (
     required_id,
     table,
     whole_number,
+    without_clicked,
 )
 
 PICKER_LIMIT = 20
@@ -122,9 +124,10 @@ class PurchaseHandlers:
         return [{**entry, "discount": discount_text(entry["discount"])} for entry in merged]
 
     @staticmethod
+    @guarded
     def remove_line(lines, event: gr.SelectData):
         """A click on a line of the prepared purchase takes it out."""
-        return [line for number, line in enumerate(lines or []) if number != event.index[0]]
+        return without_clicked(lines or [], event)
 
     @guarded
     def preview_purchase(self, customer_id, lines, discount, request: gr.Request):
@@ -310,8 +313,9 @@ class PurchaseHandlers:
         }
 
     @staticmethod
+    @guarded
     def pick_row(event: gr.SelectData):
-        return event.row_value[0]
+        return clicked_id(event)
 
 
 def build(ctx: UIContext) -> list[dict]:

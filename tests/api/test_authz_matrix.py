@@ -16,8 +16,6 @@ may contain a password.
 from __future__ import annotations
 
 import itertools
-import json
-import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +32,8 @@ from crpm.clock import FixedClock
 from crpm.config import Settings
 from crpm.services.passwords import PasswordHasher
 from crpm.ui import build_app
-from crpm.ui.session import SESSION_COOKIE
-from tests.support import TODAY, store_snapshot
+from tests.support import TODAY, Outcome, call_queue, handler_name, log_in, store_snapshot
+from tests.support import upload as upload_file
 
 pytestmark = pytest.mark.api
 
@@ -223,25 +221,6 @@ DOWNLOADS = {
 
 
 @dataclass
-class Outcome:
-    kind: str  # ok, error, unauthorized
-    message: str = ""
-    data: object = None
-    via: str = ""
-
-    @property
-    def refused(self) -> bool:
-        text = self.message.lower()
-        return self.kind == "unauthorized" or (
-            self.kind == "error"
-            and ("permission denied" in text or "not found" in text or not text)
-        )
-
-    def text(self) -> str:
-        return json.dumps([self.message, self.data], default=str)
-
-
-@dataclass
 class Findings:
     problems: list = field(default_factory=list)
 
@@ -280,14 +259,7 @@ def build_world(url, services) -> SimpleNamespace:
         """A CSV uploaded to the app (as the page would), as the FileData an event takes."""
         if not admin_cookie:
             admin_cookie.update(login_cookie(SimpleNamespace(url=url), "admin"))
-        answer = httpx.post(
-            f"{url}gradio_api/upload",
-            files={"files": ("people.csv", content, "text/csv")},
-            cookies=admin_cookie,
-        )
-        assert answer.status_code == 200, answer.text
-        path = answer.json()[0]
-        return {"path": path, "orig_name": "people.csv", "meta": {"_type": "gradio.FileData"}}
+        return upload_file(url, admin_cookie, "people.csv", content)
 
     products, purchases = services.products, services.purchases
     mug = products.add(staff, "MUG-1", "Blue mug", price="12.50", stock_quantity=50)
@@ -337,11 +309,6 @@ def build_world(url, services) -> SimpleNamespace:
     )
 
 
-def handler_name(api_name: str) -> str:
-    """Gradio names a handler's events after the function, numbering the repeats."""
-    return re.sub(r"_\d+$", "", api_name)
-
-
 def dependencies(world, cookie) -> dict[str, list[dict]]:
     """Every event with a Python handler in the app's served config, by handler name; each
     carries the function it runs (`fn`), read from the same app built in this process."""
@@ -369,41 +336,10 @@ def event_functions(services) -> list[tuple]:
 def login_cookie(world, role) -> dict:
     if role == "anonymous":
         return {}
-    login = LOGINS[role]
-    answer = httpx.post(f"{world.url}login", data={"username": login, "password": PASSWORDS[login]})
-    assert answer.status_code == 200, answer.text
-    return {SESSION_COOKIE: answer.cookies[SESSION_COOKIE]}
+    return log_in(world.url, LOGINS[role], PASSWORDS[LOGINS[role]])
 
 
 # --- calling ---------------------------------------------------------------------------------
-
-
-def call_queue(http: httpx.Client, dep, args, event_data) -> Outcome:
-    """A raw join of the queue with this user's cookie, then the answer from its event stream."""
-    session = uuid.uuid4().hex
-    body = {
-        "data": args,
-        "fn_index": dep["id"],
-        "session_hash": session,
-        "event_data": event_data,
-        "trigger_id": None,
-    }
-    joined = http.post("gradio_api/queue/join", json=body)
-    if joined.status_code == 401:
-        return Outcome("unauthorized", "401", via="queue")
-    assert joined.status_code == 200, joined.text
-    params = {"session_hash": session}
-    with http.stream("GET", "gradio_api/queue/data", params=params, timeout=60) as stream:
-        for line in stream.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            message = json.loads(line[5:])
-            if message.get("msg") == "process_completed":
-                output = message.get("output") or {}
-                if message.get("success"):
-                    return Outcome("ok", data=output.get("data"), via="queue")
-                return Outcome("error", str(output.get("error") or ""), via="queue")
-    raise AssertionError(f"no answer from the queue for {dep['api_name']}")
 
 
 def call_client(client, dep, args) -> Outcome:
@@ -430,6 +366,8 @@ def snapshot(store) -> dict:
 def judge(findings, role, name, spec, outcome):
     """The answer: refused exactly when the rules say so, and showing nothing it must not."""
     allowed = role in spec.allowed
+    if outcome.kind == "http":
+        findings.add(role, name, outcome, "the queue answered with an HTTP error")
     if allowed and outcome.refused:
         findings.add(role, name, outcome, "refused a role the rules allow")
     if not allowed and not outcome.refused:
@@ -467,7 +405,7 @@ class Attempt:
 
     def run(self, http, client) -> Outcome:
         if self.channel == "queue":
-            return call_queue(http, self.dep, self.args, self.spec.event_data)
+            return call_queue(http, self.dep["id"], self.args, self.spec.event_data)
         return call_client(client, self.dep, self.args)
 
 

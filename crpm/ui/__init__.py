@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# Not a CRPM setting (crpm/config.py reads those): Gradio reads this once, when it is imported,
+# so it is set here, before the import below: no analytics calls to the internet.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402

@@ -32,10 +32,9 @@ from gradio_client.exceptions import AppError, AuthenticationError
 
 from crpm.clock import FixedClock
 from crpm.config import Settings
-from crpm.services.passwords import PasswordHasher
 from crpm.ui import build_app
 from crpm.ui.session import SESSION_COOKIE
-from tests.support import TODAY, store_snapshot
+from tests.support import TODAY, env_hasher, store_snapshot
 
 pytestmark = pytest.mark.api
 
@@ -257,7 +256,7 @@ def world(launch_app, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CRPM_SCRYPT_N", "1024")  # cheap_passwords, for a module-wide app
         url, services = launch_app(tmp_path_factory.mktemp("matrix") / "crpm.db")
-        services.accounts.hasher = PasswordHasher.from_env()
+        services.accounts.hasher = env_hasher()
         world = build_world(url, services)
         world.functions = event_functions(services)
         yield world

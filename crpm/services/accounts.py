@@ -1,7 +1,10 @@
 """Accounts: logins with lockout, sessions, registration, user management, profiles, erasure.
 
-`actor_for(username)` is called on every dashboard handler call, so a deactivated, locked or
-erased user is refused at once even when the browser still holds an old session.
+Every dashboard request and handler call looks its session up again with
+`actor_for_session(token)` (crpm/ui/auth.py, crpm/ui/session.py `acting_user`), so a
+deactivated or erased user, or one whose password or role changed, is refused at once even when
+the browser still holds an old session. The login page calls `login`, which opens that session.
+`authenticate` and `actor_for` (by login name, no session) serve tests and bench scripts.
 """
 
 from __future__ import annotations
@@ -164,11 +167,12 @@ class AccountService:
     # --- logging in ---------------------------------------------------------------
 
     def authenticate(self, username, password, address=None) -> bool:
-        """Gradio's `auth=` check: records the login or the failure (see `_login`)."""
+        """Check a password without opening a session (tests, scripts); records the login or the
+        failure like `login` (see `_login`)."""
         return self._login(username, password, _address(address)) is not None
 
     def actor_for(self, username) -> Actor:
-        """The acting user for a logged-in username: one indexed query, on every call."""
+        """The acting user of a login name; refused if inactive or erased (tests, scripts)."""
         row = self.store.query_one(f"{ACTOR_SQL} WHERE u.username = ?", (str(username or ""),))
         if not _usable(row, self.store.clock.stamp()):
             raise PermissionDenied(NOT_LOGGED_IN)

@@ -18,11 +18,6 @@ def fts_query(text: str) -> str:
     return " AND ".join(f'"{word}"*' for word in words)
 
 
-def matching_ids_sql(fts_table: str) -> str:
-    """SQL selecting ids matching `:match`, in id order; FTS5 walks its doclist in rowid order."""
-    return f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :match"
-
-
 def capped_count(conn, sql: str, params) -> tuple[int, bool]:
     """count(*) of a query, stopping at COUNT_CAP; returns (count, capped)."""
     capped_sql = f"SELECT count(*) FROM ({sql} LIMIT {COUNT_CAP + 1})"

@@ -7,8 +7,8 @@ import re
 from crpm.models import parse_int
 
 PAGE_BOUND = 2**62
-# Past this a search says "1,000+": counting checks each match's row (its status), and 10,000
-# such checks took ~45 ms on a million customers, most of a page's budget.
+# Past this a search says "1,000+": counting checks each match's row (its status), which costs
+# most of a page's budget past it (bench/NOTES.md, "Search count cap").
 COUNT_CAP = 1_000
 
 

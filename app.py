@@ -5,14 +5,9 @@ Also what a Hugging Face Space runs (app_file: app.py); set CRPM_DEMO=1 there fo
 
 from __future__ import annotations
 
-import os
-
-# Before gradio is imported: no analytics calls to the internet.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-from crpm.config import app_settings  # noqa: E402
-from crpm.services import open_services  # noqa: E402
-from crpm.ui import build_app, launch  # noqa: E402
+from crpm.config import app_settings
+from crpm.services import open_services
+from crpm.ui import build_app, launch
 
 DEMO_SIZE = {"customers": 300, "products": 100, "purchases": 5000}
 
@@ -32,10 +27,10 @@ def fill_demo_data(services) -> None:
     print(f"CRPM: demo data added: {counts}")
 
 
-def ensure_first_admin(services) -> None:
-    """First run: create the `admin` login from CRPM_ADMIN_PASSWORD, or with a generated password
-    shown here once (it is stored only as a hash)."""
-    generated = services.accounts.ensure_admin(os.environ.get("CRPM_ADMIN_PASSWORD"))
+def ensure_first_admin(services, password: str | None) -> None:
+    """First run: create the `admin` login with `password` (CRPM_ADMIN_PASSWORD), or with a
+    generated password shown here once (it is stored only as a hash)."""
+    generated = services.accounts.ensure_admin(password, source="CRPM_ADMIN_PASSWORD")
     if generated:
         print(
             "CRPM: first run: created the administrator login 'admin' with the password "
@@ -45,11 +40,11 @@ def ensure_first_admin(services) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     settings = app_settings(argv)
-    services = open_services(settings.db_path)
+    services = open_services(settings.db_path, settings=settings)
     print(f"CRPM: store {settings.db_path}")
     if settings.demo:
         fill_demo_data(services)
-    ensure_first_admin(services)
+    ensure_first_admin(services, settings.admin_password)
     demo = build_app(services, settings)
     launch(demo, settings)
 

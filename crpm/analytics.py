@@ -53,15 +53,13 @@ EARLIEST = datetime(1, 1, 1)
 LATEST = datetime(9999, 12, 31, 23, 59, 59)
 RECENT_DAYS = 30
 # A trend is filled with every period of its range, zeros included: this bounds what one call
-# builds (by day over the years 1000-9999 it was 3.3M rows, 187 MB, 52 s). ~2.7 years by day,
-# 19 by week, 83 by month. One home for the dashboard, the API and the CLI.
+# builds (bench/NOTES.md, "Trend periods"). ~2.7 years by day, 19 by week, 83 by month. One home
+# for the dashboard, the API and the CLI.
 MAX_PERIODS = 1_000
 # Past this many new rows a full reload through the sqlite scanner beats row-by-row Python.
 BULK_THRESHOLD = 200_000
 # DuckDB's own memory (the copy and the queries' working sets), spilling beyond it to a private
-# temp folder. Its default, 80% of RAM, let the full load's sorted join of the sales take 2.1 GB
-# at 10M lines (peak RSS 2.2 GB); at 800 MB the peak RSS is 1.1-1.2 GB, the page as fast and the
-# full load ~4 s slower, as the sort spills (measured). The copy takes ~320 MB at 10M lines.
+# temp folder; DuckDB's default is 80% of RAM. Why 800 MB: bench/NOTES.md, "Memory limit".
 MEMORY_LIMIT = "800MB"
 
 MIRROR_DDL = """
@@ -126,7 +124,7 @@ BULK_SQL = {
     "customers": "SELECT id, name, email, status, CAST(created_at AS TIMESTAMP)"
     " FROM src.customers WHERE id <= $bound",
     # Purchases by customer: the per-customer totals of every page then group runs of equal
-    # keys (at 10M lines 210 ms instead of 390 ms, measured). A date range no longer skips row
+    # keys (faster: bench/NOTES.md, "Purchases by customer"). A date range no longer skips row
     # groups of purchases, but they are one row per purchase, a scan of them is cheap.
     "purchases": "SELECT id, customer_id, CAST(purchased_at AS TIMESTAMP),"
     " CAST(cancelled_at AS TIMESTAMP), 0, 0 FROM src.purchases WHERE id <= $bound"
@@ -313,8 +311,7 @@ class Mirror:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
-        # The copy lives in a compressed in-memory database: at 1M lines its tables take 29 MB
-        # instead of 177 MB (measured), with reports as fast; it matters at 10M.
+        # The copy lives in a compressed in-memory database (bench/NOTES.md, "Compression").
         self.con.execute("ATTACH ':memory:' AS mirror (COMPRESS)")
         self.con.execute("USE mirror")
         self.con.execute("SET enable_progress_bar = false")  # none on the terminal at a long load
@@ -328,9 +325,8 @@ class Mirror:
 
     def fit_threads(self) -> None:
         """Unless fixed: one DuckDB thread while the machine is busy (a load average above the
-        cores plus one), every core otherwise. On a busy machine a second thread is mostly
-        descheduled and the first waits for it at every step: measured at 1M lines, load ~7-9 on
-        2 cores, the page took 414-778 ms with one thread against 596-1374 ms with two."""
+        cores plus one), every core otherwise: on a busy machine a second thread is mostly
+        descheduled and the first waits for it at every step (bench/NOTES.md, "Threads")."""
         if self.fixed_threads:
             return
         cores = os.cpu_count() or 1
@@ -769,8 +765,8 @@ def quintile_scores(values: np.ndarray) -> np.ndarray:
 
 def count_smaller(values: np.ndarray) -> np.ndarray:
     """For each value, how many values are strictly smaller. Days and order counts span a few
-    thousand values: counted per value in one pass (3 ms at 920k customers). Money amounts: a
-    binary search of each value, in sorted order (in random order its cache misses cost 3x)."""
+    thousand values: counted per value in one pass. Money amounts: a binary search of each
+    value, in sorted order (timings: bench/NOTES.md, "RFM scores")."""
     lowest = values.min()
     if values.max() - lowest > len(values):
         order = np.argsort(values)
@@ -799,8 +795,8 @@ def rfm_scores(measures: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 def ranked_rows(scored: pd.DataFrame, limit: int | None) -> np.ndarray:
     """Positions of the first `limit` rows (all when None) by revenue (highest first), orders
-    (most first), then customer id. Sorting only the rows that can make the cut: at 920k buyers
-    and a limit of 10, 9 ms against 150 ms for DuckDB's ORDER BY of them all."""
+    (most first), then customer id. Sorting only the rows that can make the cut (faster than
+    DuckDB's ORDER BY of them all: bench/NOTES.md, "Top customers")."""
     money, orders, ids = (
         scored[column].to_numpy(dtype="int64")
         for column in ("monetary_cents", "frequency", "customer_id")

@@ -1,30 +1,116 @@
-"""Settings from command-line flags, falling back to CRPM_* environment variables."""
+"""Settings: one table, `SETTINGS`, makes the dashboard's flags (`python app.py --help`),
+`Settings.from_env()` and the README's Settings section (`settings_markdown`, checked by
+tests/unit/test_docs.py).
+
+Environment variables are read here and nowhere else in crpm/: the rest of the code gets the
+values passed in. (GRADIO_ANALYTICS_ENABLED is only set, in crpm/ui/__init__.py, because it
+must be set before gradio is imported.)
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DB = Path("data") / "crpm.db"
 DEFAULT_MAX_UPLOAD_MB = 50
+DEFAULT_SCRYPT_N = 2**14  # ~50-100 ms a hash on a small server
 SPACE_FRAME_ANCESTORS = "'self' https://huggingface.co"
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the field of Settings
+    env: str  # the environment variable
+    default: object
+    help: str
+    type: type = str  # str, int, bool or Path
+    flag: str | None = None  # the dashboard's flag; None: environment only
+    fallback_env: str | None = None  # read when `env` is unset or empty
+
+    def parse(self, text: str):
+        """The value of the environment variable's text."""
+        if self.type is bool:
+            return text.strip().lower() in TRUE_WORDS
+        if self.type is int:
+            if not text.strip():
+                return self.default
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError(f"{self.env}={text!r}: not a whole number") from None
+        return self.type(text)
+
+
+SETTINGS = (
+    Setting(
+        "db_path", "CRPM_DB", DEFAULT_DB, "the SQLite store (created if missing)", Path, "--db"
+    ),
+    Setting(
+        "host",
+        "CRPM_HOST",
+        "127.0.0.1",
+        "address to listen on (0.0.0.0: every interface; a Hugging Face Space sets that)",
+        str,
+        "--host",
+        fallback_env="GRADIO_SERVER_NAME",
+    ),
+    Setting("port", "CRPM_PORT", 7860, "port to listen on", int, "--port"),
+    Setting("share", "CRPM_SHARE", False, "also serve on a public Gradio link", bool, "--share"),
+    Setting("demo", "CRPM_DEMO", False, "fill an empty store with demo data", bool, "--demo"),
+    Setting("currency", "CRPM_CURRENCY", "$", "symbol shown before amounts", str, "--currency"),
+    Setting(
+        "max_upload_mb",
+        "CRPM_MAX_UPLOAD_MB",
+        DEFAULT_MAX_UPLOAD_MB,
+        "largest file to upload (MB)",
+        int,
+        "--max-upload-mb",
+    ),
+    Setting(
+        "admin_password",
+        "CRPM_ADMIN_PASSWORD",
+        None,
+        "first start: the password of the `admin` login (unset: one is generated and printed once)",
+    ),
+    Setting(
+        "trusted_proxy",
+        "CRPM_TRUSTED_PROXY",
+        False,
+        "count logins against the address a proxy appends last to X-Forwarded-For"
+        " (behind a proxy not on 127.0.0.1, e.g. a Hugging Face Space)",
+        bool,
+    ),
+    Setting(
+        "scrypt_n",
+        "CRPM_SCRYPT_N",
+        DEFAULT_SCRYPT_N,
+        "scrypt cost of new password hashes, a power of two (tests lower it)",
+        int,
+    ),
+)
+# Read as well, set by the platform rather than by the user.
+PLATFORM_ENV = {
+    "SPACE_ID": "set on a Hugging Face Space: the Space's page may show the dashboard in a frame",
+}
+_DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = DEFAULT_DB
-    host: str = "127.0.0.1"
-    port: int = 7860
-    share: bool = False
-    demo: bool = False
-    currency: str = "$"
-    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    db_path: Path = _DEFAULTS["db_path"]
+    host: str = _DEFAULTS["host"]
+    port: int = _DEFAULTS["port"]
+    share: bool = _DEFAULTS["share"]
+    demo: bool = _DEFAULTS["demo"]
+    currency: str = _DEFAULTS["currency"]
+    max_upload_mb: int = _DEFAULTS["max_upload_mb"]
+    admin_password: str | None = field(default=_DEFAULTS["admin_password"], repr=False)
+    trusted_proxy: bool = _DEFAULTS["trusted_proxy"]
+    scrypt_n: int = _DEFAULTS["scrypt_n"]
     # Who may show the dashboard in a frame (CSP frame-ancestors): this site; on a Hugging Face
     # Space also the Space's page around it.
     frame_ancestors: str = "'self'"
@@ -35,45 +121,54 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(
-            db_path=Path(os.environ.get("CRPM_DB", str(DEFAULT_DB))),
-            # A Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0; without it the app would only
-            # listen inside the container.
-            host=os.environ.get("CRPM_HOST") or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-            port=int(os.environ.get("CRPM_PORT", "7860")),
-            share=_env_flag("CRPM_SHARE"),
-            demo=_env_flag("CRPM_DEMO"),
-            currency=os.environ.get("CRPM_CURRENCY", "$"),
-            max_upload_mb=int(os.environ.get("CRPM_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
-            frame_ancestors=SPACE_FRAME_ANCESTORS if "SPACE_ID" in os.environ else "'self'",
-        )
+        values = {}
+        for setting in SETTINGS:
+            text = os.environ.get(setting.env)
+            if not text and setting.fallback_env:
+                text = os.environ.get(setting.fallback_env)
+            values[setting.name] = setting.default if text is None else setting.parse(text)
+        space = "SPACE_ID" in os.environ
+        return cls(**values, frame_ancestors=SPACE_FRAME_ANCESTORS if space else "'self'")
 
 
 def app_settings(argv: list[str] | None = None) -> Settings:
     """Settings for `python app.py`: flags win over the environment."""
     env = Settings.from_env()
     parser = argparse.ArgumentParser(description="CRPM dashboard")
-    parser.add_argument("--db", default=str(env.db_path), help="SQLite store (created if missing)")
-    parser.add_argument("--host", default=env.host, help="address to listen on")
-    parser.add_argument("--port", type=int, default=env.port, help="port to listen on")
-    parser.add_argument(
-        "--share", action="store_true", default=env.share, help="also serve on a public Gradio link"
-    )
-    parser.add_argument(
-        "--demo", action="store_true", default=env.demo, help="fill an empty store with demo data"
-    )
-    parser.add_argument("--currency", default=env.currency, help="symbol shown before amounts")
-    parser.add_argument(
-        "--max-upload-mb", type=int, default=env.max_upload_mb, help="largest file to upload (MB)"
-    )
-    args = parser.parse_args(argv)
-    return Settings(
-        Path(args.db),
-        args.host,
-        args.port,
-        args.share,
-        args.demo,
-        args.currency,
-        args.max_upload_mb,
-        env.frame_ancestors,
-    )
+    for setting in SETTINGS:
+        if setting.flag is None:
+            continue
+        default = getattr(env, setting.name)
+        if setting.type is bool:
+            options = {"action": "store_true"}
+        else:
+            options = {"type": setting.type, "metavar": setting.flag[2:].upper().replace("-", "_")}
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            default=default,
+            help=f"{setting.help} (${setting.env})".replace("%", "%%"),
+            **options,
+        )
+    args = vars(parser.parse_args(argv))
+    return Settings(**{**env.__dict__, **args})
+
+
+def settings_markdown() -> str:
+    """The README's table of settings."""
+    lines = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        flag = f"`{setting.flag}`" if setting.flag else "(none)"
+        env = f"`{setting.env}`"
+        if setting.fallback_env:
+            env += f", else `{setting.fallback_env}`"
+        if setting.type is bool:
+            default = "off (`1`, `true`, `yes`, `on`: on)"
+        elif setting.default is None:
+            default = "(none)"
+        else:
+            default = f"`{setting.default}`"
+        lines.append(f"| {flag} | {env} | {default} | {setting.help} |")
+    for name, meaning in PLATFORM_ENV.items():
+        lines.append(f"| (none) | `{name}` | (unset) | {meaning} |")
+    return "\n".join(lines)

@@ -13,7 +13,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from crpm.clock import FixedClock  # noqa: E402
 from crpm.permissions import SYSTEM, Actor  # noqa: E402
 from crpm.services import Services, open_services  # noqa: E402
-from tests.support import DAYS, STAFF, TODAY, assert_invariants, store_snapshot  # noqa: E402, F401
+from tests.support import (  # noqa: E402, F401
+    DAYS,
+    STAFF,
+    TODAY,
+    assert_invariants,
+    env_hasher,
+    store_snapshot,
+)
 
 
 def pytest_generate_tests(metafunc):
@@ -124,9 +131,7 @@ class People:
     }
 
     def __init__(self, services: Services):
-        from crpm.services.passwords import PasswordHasher
-
-        services.accounts.hasher = PasswordHasher.from_env()
+        services.accounts.hasher = env_hasher()
         accounts = services.accounts
         accounts.ensure_admin(self.PASSWORDS["admin"])
         self.admin = accounts.actor_for("admin")

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from crpm.config import Settings
 from crpm.permissions import Actor
+from crpm.services.passwords import PasswordHasher
 from crpm.services.stock import ledger_mismatches
 
 # The moment every test runs at unless it says otherwise: no test reads the calendar.
@@ -27,6 +29,11 @@ DAYS = {
 }
 
 STAFF = Actor(username="clerk", role="staff")
+
+
+def env_hasher() -> PasswordHasher:
+    """The password hasher at the cost CRPM_SCRYPT_N asks for (tests set it low)."""
+    return PasswordHasher(n=Settings.from_env().scrypt_n)
 
 
 def assert_invariants(store) -> None:

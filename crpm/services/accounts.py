@@ -1,13 +1,15 @@
 """Accounts: logins with lockout, sessions, registration, user management, profiles, erasure.
 
-`actor_for(username)` is called on every dashboard handler call, so a deactivated, locked or
-erased user is refused at once even when the browser still holds an old session.
+Every dashboard request and handler call looks its session up again with
+`actor_for_session(token)` (crpm/ui/auth.py, crpm/ui/session.py `acting_user`), so a
+deactivated or erased user, or one whose password or role changed, is refused at once even when
+the browser still holds an old session. The login page calls `login`, which opens that session.
+`authenticate` and `actor_for` (by login name, no session) serve tests and bench scripts.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 from dataclasses import asdict, dataclass
@@ -42,7 +44,6 @@ SESSION_HOURS = 12
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD_ENV = "CRPM_ADMIN_PASSWORD"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}$")
 PROFILE_FIELDS = ("name", "phone", "company", "address", "city", "country")
 ANONYMOUS = Actor("anonymous", "customer")
@@ -161,16 +162,17 @@ def clean_username(value) -> str:
 class AccountService:
     def __init__(self, store, hasher: PasswordHasher | None = None):
         self.store = store
-        self.hasher = hasher or PasswordHasher.from_env()
+        self.hasher = hasher or PasswordHasher()
 
     # --- logging in ---------------------------------------------------------------
 
     def authenticate(self, username, password, address=None) -> bool:
-        """Gradio's `auth=` check: records the login or the failure (see `_login`)."""
+        """Check a password without opening a session (tests, scripts); records the login or the
+        failure like `login` (see `_login`)."""
         return self._login(username, password, _address(address)) is not None
 
     def actor_for(self, username) -> Actor:
-        """The acting user for a logged-in username: one indexed query, on every call."""
+        """The acting user of a login name; refused if inactive or erased (tests, scripts)."""
         row = self.store.query_one(f"{ACTOR_SQL} WHERE u.username = ?", (str(username or ""),))
         if not _usable(row, self.store.clock.stamp()):
             raise PermissionDenied(NOT_LOGGED_IN)
@@ -354,17 +356,18 @@ class AccountService:
             )
         return Actor(values["email"], "customer", customer_id=customer_id, user_id=user_id)
 
-    def ensure_admin(self, password: str | None = None) -> str | None:
+    def ensure_admin(self, password: str | None = None, source: str = "password") -> str | None:
         """First run: create `admin` if no admin exists. Returns the password only if generated.
 
-        The password comes from the argument, else CRPM_ADMIN_PASSWORD, else is generated; the
-        caller prints a generated one once, with the login name.
+        The password is the argument (app.py passes CRPM_ADMIN_PASSWORD; `source` names where it
+        came from in a refusal), else generated; the caller prints a generated one once, with
+        the login name.
         """
         if self.store.query_one("SELECT 1 FROM users WHERE role = 'admin'"):
             return None
-        given = password or os.environ.get(ADMIN_PASSWORD_ENV) or None
+        given = password or None
         chosen = given or secrets.token_urlsafe(15)
-        check_password(chosen, ADMIN_USERNAME, field="password" if password else ADMIN_PASSWORD_ENV)
+        check_password(chosen, ADMIN_USERNAME, field=source)
         password_hash = self.hasher.hash(chosen)
         with self.store.write() as conn:
             if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():

@@ -1,7 +1,8 @@
 """Password hashing with scrypt: a random salt per password, parameters stored with the hash.
 
 Stored form: ``scrypt$n$r$p$salt_b64$hash_b64``. The default cost (n=2**14, r=8, p=1) takes
-roughly 50-100 ms here; tests set CRPM_SCRYPT_N to a small power of two to stay fast.
+roughly 50-100 ms here; tests set CRPM_SCRYPT_N (crpm/config.py) to a small power of two to
+stay fast.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ import base64
 import functools
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from crpm.config import DEFAULT_SCRYPT_N
 from crpm.errors import ValidationError
-from crpm.models import is_digits
 
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "common_passwords.txt"
 MIN_DISTINCT = 5
@@ -37,18 +37,13 @@ def _unb64(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class PasswordHasher:
-    n: int = 2**14
+    n: int = DEFAULT_SCRYPT_N
     r: int = 8
     p: int = 1
 
     def __post_init__(self):
         if self.n < 2 or self.n & (self.n - 1):
             raise ValidationError(SCRYPT_N_ENV, "scrypt n must be a power of two above 1")
-
-    @classmethod
-    def from_env(cls) -> PasswordHasher:
-        n = os.environ.get(SCRYPT_N_ENV, "").strip()
-        return cls(n=int(n)) if is_digits(n) else cls()
 
     def hash(self, password: str) -> str:
         salt = secrets.token_bytes(16)

@@ -7,8 +7,8 @@ import re
 from crpm.models import parse_int
 
 PAGE_BOUND = 2**62
-# Past this a search says "1,000+": counting checks each match's row (its status), and 10,000
-# such checks took ~45 ms on a million customers, most of a page's budget.
+# Past this a search says "1,000+": counting checks each match's row (its status), which costs
+# most of a page's budget past it (bench/NOTES.md, "Search count cap").
 COUNT_CAP = 1_000
 
 
@@ -16,11 +16,6 @@ def fts_query(text: str) -> str:
     """What a person typed as an FTS5 prefix query: every word must start some field's word."""
     words = re.findall(r"\w+", text.lower())
     return " AND ".join(f'"{word}"*' for word in words)
-
-
-def matching_ids_sql(fts_table: str) -> str:
-    """SQL selecting ids matching `:match`, in id order; FTS5 walks its doclist in rowid order."""
-    return f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :match"
 
 
 def capped_count(conn, sql: str, params) -> tuple[int, bool]:

@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# Not a CRPM setting (crpm/config.py reads those): Gradio reads this once, when it is imported,
+# so it is set here, before the import below: no analytics calls to the internet.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
@@ -119,14 +121,17 @@ def build_app(services, settings: Settings) -> gr.Blocks:
         demo.load(
             show_role_tabs, None, [who, role_tabs, *tabs.values()], api_visibility="private"
         ).success(None, role_tabs, js=OPEN_FIRST_TAB_JS)
+    demo.crpm_context = ctx
     demo.crpm_server = auth.server_app(services, settings)
     downloads.add_routes(demo.crpm_server, ctx)
     return demo
 
 
 def launch(demo: gr.Blocks, settings: Settings, **kwargs):
-    """Serve the dashboard behind the login pages; keyword arguments go to `Blocks.launch`."""
+    """Serve the dashboard behind the login pages; keyword arguments go to `Blocks.launch`.
+    The analytics engine loads its copy of the store in the background once the app serves."""
     demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.crpm_context.warm_up_analytics_in_background()
     return demo.launch(
         _app=demo.crpm_server,
         auth_dependency=demo.crpm_server.auth_dependency,

@@ -16,7 +16,6 @@ what `gradio_client.Client(url, auth=(username, password))` expects.
 from __future__ import annotations
 
 import logging
-import os
 from html import escape
 
 import gradio as gr
@@ -41,9 +40,6 @@ LOGIN_FAILED = (
     " account is locked for 15 minutes against the address they came from, and after 20 from"
     " one address that address waits 15 minutes."
 )
-# Set to 1 only behind a reverse proxy that sets X-Forwarded-For (a Hugging Face Space, nginx):
-# then the client is the address that proxy appended last; otherwise anyone could name one.
-TRUSTED_PROXY_ENV = "CRPM_TRUSTED_PROXY"
 NOTICES = {
     "out": "You are logged out.",
     "changed": "Your password was changed; log in with the new one.",
@@ -109,7 +105,7 @@ def server_app(services, settings: Settings) -> App:
     """The web app Gradio will serve the dashboard on, with the login routes already in place
     (routes added first win, so ours shadow Gradio's own /login and /logout)."""
     app = GuardedApp(services, settings, auth_dependency=current_username(services))
-    pages = AuthPages(services)
+    pages = AuthPages(services, settings.trusted_proxy)
     app.add_api_route("/login", pages.login_page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/login", pages.login, methods=["POST"], include_in_schema=False)
     app.add_api_route("/login/", pages.login, methods=["POST"], include_in_schema=False)
@@ -130,10 +126,12 @@ async def send_anonymous_to_login(request: Request, exc: HTTPException) -> Respo
     return await http_exception_handler(request, exc)
 
 
-def client_address(request: Request) -> str | None:
-    """The address login and registration attempts are counted against."""
+def client_address(request: Request, trusted_proxy: bool) -> str | None:
+    """The address login and registration attempts are counted against: the connection's, or
+    behind a trusted proxy (CRPM_TRUSTED_PROXY=1: a Hugging Face Space, nginx) the address it
+    appended last to X-Forwarded-For. Untrusted, the header is ignored: anyone could name one."""
     forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded and os.environ.get(TRUSTED_PROXY_ENV, "").strip().lower() in ("1", "true"):
+    if forwarded and trusted_proxy:
         return forwarded.split(",")[-1].strip()
     return request.client.host if request.client else None
 
@@ -148,8 +146,9 @@ class AuthPages:
     the thread pool: plain `def` routes (FastAPI runs those there), and `run_in_threadpool` in
     the routes that must await the posted form first."""
 
-    def __init__(self, services):
+    def __init__(self, services, trusted_proxy: bool = False):
         self.accounts = services.accounts
+        self.trusted_proxy = trusted_proxy
 
     # --- logging in -------------------------------------------------------------------
 
@@ -166,7 +165,7 @@ class AuthPages:
             return refused_origin(from_page)
         username = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
-        address = client_address(request)
+        address = client_address(request, self.trusted_proxy)
         token = await run_in_threadpool(self.accounts.login, username, password, address)
         if token is None:
             if from_page:
@@ -207,7 +206,7 @@ class AuthPages:
                 typed["email"],
                 password,
                 typed["phone"],
-                client_address(request),
+                client_address(request, self.trusted_proxy),
             )
         except CRPMError as exc:
             return page("Create an account", register_form(typed, exc.message), 400)

@@ -114,16 +114,19 @@ class UIContext:
     _analytics: object = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __post_init__(self):
-        threading.Thread(
+    def warm_up_analytics_in_background(self) -> threading.Thread:
+        """Load the analytics engine's copy of the store (seconds at millions of rows) in a
+        daemon thread as soon as the app is serving, so that the first Analytics/Home view does
+        not pay for it; `crpm.ui.launch` calls this. Waiting for the server first keeps the load
+        from slowing the app's start on two shared cores; a report asked meanwhile waits for the
+        load instead of starting its own."""
+        thread = threading.Thread(
             target=self._warm_up_analytics, name="analytics-warm-up", daemon=True
-        ).start()
+        )
+        thread.start()
+        return thread
 
     def _warm_up_analytics(self) -> None:
-        """Load the analytics engine's copy of the store (seconds at millions of rows) as soon as
-        the app is serving, so that the first Analytics/Home view does not pay for it. Waiting
-        for the server first keeps the load from slowing the app's start on two shared cores; a
-        report asked meanwhile waits for the load instead of starting its own."""
         wait_for_server(self.settings.host, self.settings.port, timeout_s=60)
         self.analytics.warm_up()
 

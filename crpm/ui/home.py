@@ -32,9 +32,8 @@ class HomeHandlers:
         trend = self.ctx.analytics.trend(actor, start, end, grain="day")
         low = self.ctx.services.products.list(actor, low_stock=True, limit=LOW_STOCK_SHOWN)
         extra = [("Low stock", f"{low.total:,}", "products at or below reorder", low.total > 0)]
-        tickets = self._open_tickets(actor)
-        if tickets is not None:
-            extra.append(("Open tickets", f"{tickets:,}", "open or in progress", tickets > 0))
+        tickets = self.ctx.services.desk.queue(actor, status=OPEN_TICKETS, limit=1).total
+        extra.append(("Open tickets", f"{tickets:,}", "open or in progress", tickets > 0))
         cards = summary_cards(self.ctx, summary, extra)
         rows = [product.to_dict() for product in low.items]
         note = (
@@ -48,12 +47,6 @@ class HomeHandlers:
             table(rows, LOW_STOCK_COLUMNS),
             note,
         )
-
-    def _open_tickets(self, actor) -> int | None:
-        desk = getattr(self.ctx.services, "desk", None)
-        if desk is None:
-            return None
-        return desk.queue(actor, status=OPEN_TICKETS, limit=1).total
 
 
 def build(ctx: UIContext) -> list[dict]:

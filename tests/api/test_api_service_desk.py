@@ -39,9 +39,10 @@ answers: list = []  # every answer this module got, checked for passwords at the
 def desk_app(launch_app, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CRPM_SCRYPT_N", "1024")  # cheap_passwords, for a module-wide app
-        url, services = launch_app(tmp_path_factory.mktemp("desk") / "crpm.db")
+        # behind a proxy elsewhere (CRPM_TRUSTED_PROXY=1), as on a Hugging Face Space
+        url, services = launch_app(tmp_path_factory.mktemp("desk") / "crpm.db", trusted_proxy=True)
         accounts = services.accounts
-        accounts.hasher = PasswordHasher.from_env()
+        accounts.hasher = PasswordHasher(n=1024)
         accounts.ensure_admin(PASSWORDS["admin"])
         admin = accounts.actor_for("admin")
         accounts.create_user(admin, "sam", PASSWORDS["sam"], "staff")
@@ -181,10 +182,9 @@ def test_registration_refusals_keep_the_typed_fields_but_not_the_password(desk_a
     assert password not in bad.text
 
 
-def test_failed_logins_lock_the_failing_address_not_the_account(desk_app, monkeypatch):
+def test_failed_logins_lock_the_failing_address_not_the_account(desk_app):
     # (uvicorn itself takes X-Forwarded-For from a proxy on 127.0.0.1, as this test client is;
-    # CRPM_TRUSTED_PROXY is for a proxy elsewhere, as on a Hugging Face Space)
-    monkeypatch.setenv("CRPM_TRUSTED_PROXY", "1")
+    # desk_app trusts a proxy elsewhere, CRPM_TRUSTED_PROXY=1, as on a Hugging Face Space)
     stranger = {"x-forwarded-for": "10.0.0.1, 203.0.113.50"}  # the proxy appended the last
     for _ in range(5):
         assert login(desk_app, "sam", "desk-Wrong-Secret-99", **stranger).status_code == 401

@@ -30,9 +30,16 @@ from gradio_client.exceptions import AppError, AuthenticationError
 
 from crpm.clock import FixedClock
 from crpm.config import Settings
-from crpm.services.passwords import PasswordHasher
 from crpm.ui import build_app
-from tests.support import TODAY, Outcome, call_queue, handler_name, log_in, store_snapshot
+from tests.support import (
+    TODAY,
+    Outcome,
+    call_queue,
+    env_hasher,
+    handler_name,
+    log_in,
+    store_snapshot,
+)
 from tests.support import upload as upload_file
 
 pytestmark = pytest.mark.api
@@ -236,7 +243,7 @@ def world(launch_app, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CRPM_SCRYPT_N", "1024")  # cheap_passwords, for a module-wide app
         url, services = launch_app(tmp_path_factory.mktemp("matrix") / "crpm.db")
-        services.accounts.hasher = PasswordHasher.from_env()
+        services.accounts.hasher = env_hasher()
         world = build_world(url, services)
         world.functions = event_functions(services)
         yield world

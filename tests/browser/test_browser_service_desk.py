@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crpm.permissions import SYSTEM
-from crpm.services.passwords import PasswordHasher
+from tests.support import env_hasher
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ _serial = itertools.count(1)
 def desk(site, cheap_passwords, monkeypatch):
     """A staff login of this module's own and cheap password hashing while the test runs."""
     accounts = site.services.accounts
-    monkeypatch.setattr(accounts, "hasher", PasswordHasher.from_env())
+    monkeypatch.setattr(accounts, "hasher", env_hasher())
     if accounts.store.query_one("SELECT 1 FROM users WHERE username = ?", (STAFF[0],)) is None:
         accounts.create_user(accounts.actor_for("admin"), *STAFF, role="staff")
     return site

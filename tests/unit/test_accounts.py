@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from crpm.config import Settings
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM
 from crpm.services import open_services, passwords
@@ -59,11 +60,12 @@ def test_hash_is_salted_scrypt_with_its_parameters_and_checks_in_constant_time()
     assert PasswordHasher(n=2048).verify(PASSWORD, first)
 
 
-def test_default_cost_is_the_production_one_and_env_lowers_it(monkeypatch):
+def test_default_cost_is_the_production_one_and_env_lowers_it(monkeypatch, tmp_path):
     monkeypatch.delenv("CRPM_SCRYPT_N", raising=False)
-    assert PasswordHasher.from_env().n == 2**14
+    assert PasswordHasher().n == 2**14
+    assert open_services(tmp_path / "default.db").accounts.hasher.n == 2**14
     monkeypatch.setenv("CRPM_SCRYPT_N", "512")
-    assert PasswordHasher.from_env().n == 512
+    assert open_services(tmp_path / "cheap.db").accounts.hasher.n == 512
     with pytest.raises(ValidationError):
         PasswordHasher(n=1000)
 
@@ -264,12 +266,15 @@ def test_ensure_admin_generates_a_password_once(services, monkeypatch):
     assert services.store.query_one("SELECT count(*) FROM users")[0] == 1
 
 
-def test_ensure_admin_takes_the_password_from_the_environment(services, monkeypatch):
+def test_ensure_admin_takes_the_password_from_the_environment(services, monkeypatch, capsys):
+    import app  # app.py reads the setting and passes it in
+
     monkeypatch.setenv("CRPM_ADMIN_PASSWORD", "short")
     with pytest.raises(ValidationError, match="CRPM_ADMIN_PASSWORD"):
-        services.accounts.ensure_admin()
+        app.ensure_first_admin(services, Settings.from_env().admin_password)
     monkeypatch.setenv("CRPM_ADMIN_PASSWORD", "from-the-env-1")
-    assert services.accounts.ensure_admin() is None
+    app.ensure_first_admin(services, Settings.from_env().admin_password)
+    assert capsys.readouterr().out == ""  # no generated password to show
     assert services.accounts.authenticate("admin", "from-the-env-1")
 
 

@@ -52,6 +52,10 @@ CSS = """
   background: var(--error-background-fill, #fef2f2) !important; }
 .crpm-confirm-message p { margin: 0 0 6px; }
 .crpm-confirm-buttons { gap: 8px; }
+/* The theme's stop buttons are pale; the one that confirms a destructive action is not. */
+.crpm-confirm button.stop { background: #dc2626 !important; color: #fff !important;
+  border-color: #b91c1c !important; }
+.crpm-confirm button.stop:hover { background: #b91c1c !important; }
 .crpm-download-link:hover { background: var(--button-secondary-background-fill-hover); }
 """
 

@@ -153,8 +153,8 @@ class DataHandlers:
             problems = count(report.problem_count, "problem")
             raise ValidationError("file", f"{problems} in {report.file}; check the file again")
         return (
-            f"**Import {md(report.file)} into the store?** {outcome_counts(report)}. All of it"
-            " is written, or nothing; an import is not undone from the dashboard."
+            f"**Import {md(report.file)} into the store?** It gives: {outcome_counts(report)}."
+            " All of it is written, or nothing; an import is not undone from the dashboard."
         )
 
     @guarded

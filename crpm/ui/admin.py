@@ -18,6 +18,7 @@ from crpm.ui.common import (
     page_info,
     table,
 )
+from crpm.ui.confirm import ask_first
 
 USER_COLUMNS = {
     "id": "ID",
@@ -44,6 +45,15 @@ ACTIVE_FILTERS = [("All", "all"), ("Active", "active"), ("Inactive", "inactive")
 ROLES = ["staff", "admin", "customer"]
 ENTITIES = ["", "user", "customer", "product", "purchase", "ticket", "quote", "person"]
 CONFIRM_WORD = "ERASE"
+ERASURE_EFFECT = (
+    "Their account, sessions, tickets, quotes and identifying details go; their sales stay,"
+    " anonymised, so revenue figures do not change."
+)
+ROLE_MEANS = {
+    "admin": "everything staff do, plus user accounts, erasure and the audit log",
+    "staff": "customers, products, purchases, reports, tickets and quotes, but no user accounts",
+    "customer": "only their own profile, purchases, tickets and quotes",
+}
 USER_HINT = "pick a user in the list or type a user ID or login name"
 
 
@@ -108,6 +118,27 @@ class AdminHandlers:
         return self._done(changed, f"role is now {changed.role}")
 
     @guarded
+    def describe_set_role(self, user, role, request: gr.Request):
+        """What set_role would do (the confirmation's sentence)."""
+        target = self.accounts.get_user(self.ctx.actor(request), user_key(user))
+        means = ROLE_MEANS.get(role)
+        if means is None:
+            raise ValidationError("role", f"pick one of {', '.join(ROLES)}")
+        return (
+            f"**Change the role of #{target.id} {md(target.username)} from {target.role} to"
+            f" {role}?** They will be allowed {means}."
+        )
+
+    @guarded
+    def describe_deactivate_user(self, user, request: gr.Request):
+        """What deactivate_user would do (the confirmation's sentence)."""
+        target = self.accounts.get_user(self.ctx.actor(request), user_key(user))
+        return (
+            f"**Deactivate the login #{target.id} {md(target.username)} ({target.role})?**"
+            " They can no longer log in and their open sessions end now; their records stay."
+        )
+
+    @guarded
     def deactivate_user(self, user, request: gr.Request):
         changed = self.accounts.deactivate_user(self.ctx.actor(request), user_key(user))
         return self._done(changed, "deactivated; their sessions are closed")
@@ -130,10 +161,8 @@ class AdminHandlers:
 
     # --- erasure ----------------------------------------------------------------------
 
-    @guarded
-    def preview_erasure(self, customer_id, user, request: gr.Request):
-        """Who an erasure would remove, before anything happens."""
-        actor = self.ctx.actor(request)
+    def _erasure_targets(self, actor, customer_id, user) -> list[str]:
+        """Who an erasure would remove, one Markdown line each."""
         customer_id = optional_id(customer_id, "customer")
         lines = []
         if str(user or "").strip():
@@ -147,17 +176,36 @@ class AdminHandlers:
             lines.append(f"- customer {who}")
         if not lines:
             raise ValidationError("customer", "name the customer or the user to erase")
+        return lines
+
+    @guarded
+    def preview_erasure(self, customer_id, user, request: gr.Request):
+        """Who an erasure would remove, before anything happens."""
+        lines = self._erasure_targets(self.ctx.actor(request), customer_id, user)
         return (
-            "### This will erase\n" + "\n".join(lines) + "\n\nTheir account, sessions, tickets,"
-            " quotes and identifying details go; their sales stay, anonymised, so revenue"
-            f" figures do not change. Type **{CONFIRM_WORD}** below to confirm."
+            "### This will erase\n" + "\n".join(lines) + f"\n\n{ERASURE_EFFECT} Type"
+            f" **{CONFIRM_WORD}** below to confirm."
+        )
+
+    @staticmethod
+    def _check_word(confirmation) -> None:
+        if str(confirmation or "").strip() != CONFIRM_WORD:
+            raise ValidationError("confirmation", f"type {CONFIRM_WORD} to confirm the erasure")
+
+    @guarded
+    def describe_erase_person(self, customer_id, user, confirmation, request: gr.Request):
+        """What erase_person would do (the confirmation's sentence)."""
+        self._check_word(confirmation)
+        lines = self._erasure_targets(self.ctx.actor(request), customer_id, user)
+        return (
+            "**Erase this person for good?**\n" + "\n".join(lines) + f"\n\n{ERASURE_EFFECT}"
+            " This cannot be undone."
         )
 
     @guarded
     def erase_person(self, customer_id, user, confirmation, request: gr.Request):
         """Delete a person entirely (design: Erasure); needs the word ERASE as confirmation."""
-        if str(confirmation or "").strip() != CONFIRM_WORD:
-            raise ValidationError("confirmation", f"type {CONFIRM_WORD} to confirm the erasure")
+        self._check_word(confirmation)
         result = self.accounts.erase_person(
             self.ctx.actor(request),
             customer_id=optional_id(customer_id, "customer"),
@@ -214,10 +262,16 @@ def build_users(ctx: UIContext) -> list[dict]:
             with gr.Row(equal_height=True):
                 new_role = gr.Dropdown(ROLES, value="staff", label="Role")
                 set_role = gr.Button("Set role", scale=0, min_width=100)
+            set_role_yes = ask_first(
+                set_role, handlers.describe_set_role, [user, new_role], "Yes, change the role"
+            )
             with gr.Row():
                 deactivate = gr.Button("Deactivate", variant="stop")
                 reactivate = gr.Button("Reactivate")
                 unlock = gr.Button("Unlock")
+            deactivate_yes = ask_first(
+                deactivate, handlers.describe_deactivate_user, [user], "Yes, deactivate the login"
+            )
             with gr.Row(equal_height=True):
                 reset_to = gr.Textbox(label="New password", type="password")
                 reset = gr.Button("Reset password", scale=0, min_width=140)
@@ -239,11 +293,11 @@ def build_users(ctx: UIContext) -> list[dict]:
         [added, password],
         api_name="create_user",
     ).success(**refresh)
-    set_role.click(handlers.set_role, [user, new_role], outcome, api_name="set_role").success(
+    set_role_yes.click(handlers.set_role, [user, new_role], outcome, api_name="set_role").success(
         **refresh
     )
     for button, handler in (
-        (deactivate, handlers.deactivate_user),
+        (deactivate_yes, handlers.deactivate_user),
         (reactivate, handlers.reactivate_user),
         (unlock, handlers.unlock_user),
     ):
@@ -269,9 +323,15 @@ def build_erase(ctx: UIContext) -> list[dict]:
         with gr.Row(equal_height=True):
             confirmation = gr.Textbox(label=f"Type {CONFIRM_WORD} to confirm")
             erase = gr.Button("Erase this person", variant="stop", scale=0, min_width=160)
+        erase_yes = ask_first(
+            erase,
+            handlers.describe_erase_person,
+            [customer, user, confirmation],
+            "Yes, erase this person",
+        )
         outcome = gr.Markdown()
     check.click(handlers.preview_erasure, [customer, user], preview, api_name="preview_erasure")
-    erase.click(
+    erase_yes.click(
         handlers.erase_person,
         [customer, user, confirmation],
         [outcome, confirmation],

@@ -57,6 +57,12 @@ def md(value) -> str:
     return MARKDOWN_ACTIVE.sub(lambda found: "\\" + found.group(0), html_text(one_line))
 
 
+def plain(value) -> str:
+    """A user value for a component's `info` line: Gradio escapes HTML there but still turns
+    [text](url) into a link, so that pair is broken up."""
+    return " ".join(str(value).split()).replace("](", "] (")
+
+
 def info(message: str, **options) -> None:
     """An info toast; the message is text, never markup."""
     gr.Info(html_text(message), **options)

@@ -16,10 +16,12 @@ from crpm.ui.common import (
     fetch_page,
     guarded,
     info,
+    md,
     page_info,
     required_id,
     table,
 )
+from crpm.ui.confirm import ask_first
 
 LIST_COLUMNS = {
     "id": "ID",
@@ -145,6 +147,19 @@ class CustomerHandlers:
         return self._form(customer)
 
     @guarded
+    def describe_deactivate_customer(self, customer_id, request: gr.Request):
+        """What deactivate_customer would do, before anything happens."""
+        customer_id = required_id(customer_id, "customer", PICK_HINT)
+        actor = self.ctx.actor(request)
+        customer = self.customers.get(actor, customer_id)
+        history = self.ctx.services.purchases.history(actor, customer_id, limit=1)
+        return (
+            f"**Deactivate customer #{customer.id} {md(customer.name)} ({md(customer.email)})?** "
+            "They can no longer be picked for a purchase; their "
+            f"{count(history.extra['purchases'], 'purchase')} and every report figure stay."
+        )
+
+    @guarded
     def reactivate_customer(self, customer_id, request: gr.Request):
         customer_id = required_id(customer_id, "customer", PICK_HINT)
         customer = self.customers.reactivate(self.ctx.actor(request), customer_id)
@@ -206,6 +221,9 @@ def build(ctx: UIContext) -> list[dict]:
                 save = gr.Button("Save changes", variant="primary")
                 deactivate = gr.Button("Deactivate", variant="stop")
                 reactivate = gr.Button("Reactivate")
+            deactivate_yes = ask_first(
+                deactivate, handlers.describe_deactivate_customer, [customer_id], "Yes, deactivate"
+            )
         with gr.Column(scale=2, elem_classes="crpm-card", elem_id="customer-add"):
             gr.Markdown("### Add a customer\nFields marked * are required.")
             add_fields = customer_form()
@@ -249,7 +267,7 @@ def build(ctx: UIContext) -> list[dict]:
     save.click(
         handlers.update_customer, [customer_id, *edit_fields], record, api_name="update_customer"
     ).success(**refresh)
-    deactivate.click(
+    deactivate_yes.click(
         handlers.deactivate_customer, customer_id, record, api_name="deactivate_customer"
     ).success(**refresh)
     reactivate.click(

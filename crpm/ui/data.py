@@ -1,8 +1,9 @@
 """Import & export tab: check and import a CSV file, download CSV exports, and (admins) a backup.
 
 An import is two steps: `import_check` runs the importer's dry run over the whole file and
-shows the first rows and every problem; only a clean check enables the Confirm button, which
-runs `import_run` (the importer checks the file again and writes all of it or nothing).
+shows the first rows and every problem; only a clean check enables the Import button, which asks
+first (crpm/ui/confirm.py) and then runs `import_run` (the importer checks the file again and
+writes all of it or nothing).
 Exports and the backup are links to routes of crpm/ui/downloads.py, which check the session on
 every download and stream the file; nothing goes through Gradio's file cache, whose route
 answers any logged-in user.
@@ -18,6 +19,7 @@ from crpm.errors import ValidationError
 from crpm.permissions import RULES
 from crpm.ui import downloads
 from crpm.ui.common import UIContext, count, guarded, info, md, table, warning
+from crpm.ui.confirm import ask_first
 
 IMPORT_KINDS = [("Customers", "customers"), ("Products", "products"), ("Purchases", "purchases")]
 EXPORT_KINDS = [
@@ -61,7 +63,7 @@ def progress_bar(progress: gr.Progress):
 
 
 def confirm_button(enabled: bool) -> gr.Button:
-    """The Confirm import button: the main action once a check was clean, off otherwise."""
+    """The Import the file button: the main action once a check was clean, off otherwise."""
     return gr.Button(interactive=enabled, variant="primary" if enabled else "secondary")
 
 
@@ -141,6 +143,21 @@ class DataHandlers:
         )
 
     @guarded
+    def describe_import_run(self, kind, file, update, request: gr.Request, progress=PROGRESS):
+        """What import_run would write: the file checked again (a dry run), its outcome told."""
+        actor = self.ctx.actor(request)
+        report = importer.preview(
+            self.store, actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
+        )
+        if not report.ok:
+            problems = count(report.problem_count, "problem")
+            raise ValidationError("file", f"{problems} in {report.file}; check the file again")
+        return (
+            f"**Import {md(report.file)} into the store?** It gives: {outcome_counts(report)}."
+            " All of it is written, or nothing; an import is not undone from the dashboard."
+        )
+
+    @guarded
     def import_run(self, kind, file, update, request: gr.Request, progress=PROGRESS):
         """Import the file: all of it, or nothing when any row is bad (the problems come back)."""
         actor = self.ctx.actor(request)
@@ -193,7 +210,10 @@ def build_import(handlers: DataHandlers) -> None:
         )
         with gr.Row():
             check = gr.Button("Check file", variant="primary", elem_id="import-check")
-            confirm = gr.Button("Confirm import", interactive=False, elem_id="import-confirm")
+            confirm = gr.Button("Import the file", interactive=False, elem_id="import-confirm")
+        confirm_yes = ask_first(
+            confirm, handlers.describe_import_run, [kind, file, update], "Yes, import it"
+        )
         summary = gr.Markdown(elem_id="import-summary")
         problems = gr.Dataframe(
             value=table([], PROBLEM_COLUMNS),
@@ -218,7 +238,9 @@ def build_import(handlers: DataHandlers) -> None:
         [summary, problems, preview, confirm],
         api_name="import_check",
     )
-    confirm.click(handlers.import_run, inputs, [summary, problems, confirm], api_name="import_run")
+    confirm_yes.click(
+        handlers.import_run, inputs, [summary, problems, confirm], api_name="import_run"
+    )
     reset = dict(
         fn=handlers.import_reset,
         inputs=kind,

@@ -15,11 +15,13 @@ from crpm.ui.common import (
     fetch_page,
     guarded,
     info,
+    md,
     page_info,
     required_id,
     table,
     whole_number,
 )
+from crpm.ui.confirm import ask_first
 
 LIST_COLUMNS = {
     "id": "ID",
@@ -188,6 +190,17 @@ class ProductHandlers:
         return self._form(product)
 
     @guarded
+    def describe_deactivate_product(self, product_id, request: gr.Request):
+        """What deactivate_product would do, before anything happens."""
+        product_id = required_id(product_id, "product", PICK_HINT)
+        product = self.products.get(self.ctx.actor(request), product_id)
+        return (
+            f"**Deactivate product #{product.id} {md(product.sku)} {md(product.name)}?** "
+            f"It can no longer be sold or quoted; its stock ({product.stock}), past sales and "
+            "every report figure stay."
+        )
+
+    @guarded
     def reactivate_product(self, product_id, request: gr.Request):
         product_id = required_id(product_id, "product", PICK_HINT)
         product = self.products.reactivate(self.ctx.actor(request), product_id)
@@ -273,6 +286,9 @@ def build(ctx: UIContext) -> list[dict]:
                 save = gr.Button("Save changes", variant="primary")
                 deactivate = gr.Button("Deactivate", variant="stop")
                 reactivate = gr.Button("Reactivate")
+            deactivate_yes = ask_first(
+                deactivate, handlers.describe_deactivate_product, [product_id], "Yes, deactivate"
+            )
             gr.Markdown("#### Stock")
             with gr.Row(equal_height=True):
                 restock_qty = gr.Number(label="Units received", scale=1)
@@ -327,7 +343,7 @@ def build(ctx: UIContext) -> list[dict]:
         load_categories,
     )
     for button, fn, name in (
-        (deactivate, handlers.deactivate_product, "deactivate_product"),
+        (deactivate_yes, handlers.deactivate_product, "deactivate_product"),
         (reactivate, handlers.reactivate_product, "reactivate_product"),
     ):
         chain(button.click(fn, product_id, record, api_name=name), refresh)

@@ -7,7 +7,7 @@ import gradio as gr
 
 from crpm.errors import NotFound, ValidationError
 from crpm.models import is_digits, parse_quantity
-from crpm.pricing import discount_text
+from crpm.pricing import discount_text, returned_share
 from crpm.services.purchases import as_priced, normalise_lines
 from crpm.ui import downloads
 from crpm.ui.common import (
@@ -24,11 +24,13 @@ from crpm.ui.common import (
     md,
     optional_id,
     page_info,
+    plain,
     required_id,
     table,
     whole_number,
     without_clicked,
 )
+from crpm.ui.confirm import ask_first
 
 PICKER_LIMIT = 20
 CART_COLUMNS = {
@@ -94,22 +96,38 @@ class PurchaseHandlers:
         found += [record for record in page.items if record.id not in {r.id for r in found}]
         return found
 
+    def _picker(self, service, noun: str, query, request, label) -> gr.Dropdown:
+        """The picker after a search: the matches, the first one picked; an empty search picks
+        nothing, and a search without a match says so under the picker."""
+        query = (query or "").strip()
+        if not query:
+            return gr.Dropdown(choices=[], value=None, info="")
+        found = self._pick(service, self.ctx.actor(request), query)
+        choices = [(label(record), record.id) for record in found]
+        note = "" if choices else f"No active {noun} matches '{plain(query)}'"
+        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, info=note)
+
     @guarded
     def find_customers(self, query, request: gr.Request):
         """Up to 20 active customers matching a name, e-mail, phone, company or #ID."""
-        found = self._pick(self.services.customers, self.ctx.actor(request), query)
-        choices = [(f"#{c.id} {c.name} · {c.email}", c.id) for c in found]
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+        return self._picker(
+            self.services.customers,
+            "customer",
+            query,
+            request,
+            lambda c: f"#{c.id} {c.name} · {c.email}",
+        )
 
     @guarded
     def find_products(self, query, request: gr.Request):
         """Up to 20 active products matching a SKU, name, category or #ID."""
-        found = self._pick(self.services.products, self.ctx.actor(request), query)
-        choices = [
-            (f"{p.sku} · {p.name} · {self.ctx.money(p.price_cents)} · {p.stock} in stock", p.id)
-            for p in found
-        ]
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+        return self._picker(
+            self.services.products,
+            "product",
+            query,
+            request,
+            lambda p: f"{p.sku} · {p.name} · {self.ctx.money(p.price_cents)} · {p.stock} in stock",
+        )
 
     # --- the cart -----------------------------------------------------------------------
 
@@ -261,6 +279,44 @@ class PurchaseHandlers:
         info(f"{count(int(quantity), 'unit')} of {line.sku} returned from purchase #{purchase.id}")
         return self._details(purchase, actor)
 
+    # --- what cancelling or returning would do (the confirmation's sentence) -------------
+
+    def _credit_note(self, purchase) -> str:
+        return " and a credit note is issued" if purchase.invoice_number else ""
+
+    @guarded
+    def describe_cancel_purchase(self, purchase_id, reason, request: gr.Request):
+        """What cancel_purchase would do to this purchase, before anything happens."""
+        purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
+        purchase = self.services.purchases.get(self.ctx.actor(request), purchase_id)
+        kept = sum(line.quantity - line.returned for line in purchase.lines)
+        return (
+            f"**Cancel purchase #{purchase.id} of {md(purchase.customer_name)} "
+            f"({self.ctx.money(purchase.total_cents)})?** Every unit not yet returned "
+            f"({count(kept, 'unit')}) goes back to stock{self._credit_note(purchase)}."
+        )
+
+    @guarded
+    def describe_return_items(self, purchase_id, line_id, quantity, reason, request: gr.Request):
+        """What return_items would do to this line of the loaded purchase."""
+        purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
+        line_id = required_id(line_id, "line", "load a purchase and pick the line to return")
+        quantity = parse_quantity(whole_number(quantity))
+        purchase = self.services.purchases.get(self.ctx.actor(request), purchase_id)
+        line = next((line for line in purchase.lines if line.id == line_id), None)
+        if line is None:
+            raise ValidationError("line", f"purchase #{purchase.id} has no line {line_id}")
+        left = line.quantity - line.returned
+        credit = ""
+        if quantity <= left:
+            share = returned_share(as_priced(line), line.returned, quantity)
+            credit = f"; {self.ctx.money(share.net_cents + share.tax_cents)} (with tax) is credited"
+        return (
+            f"**Return {quantity} of the {left} units of {md(line.sku)} {md(line.product_name)} "
+            f"still with {md(purchase.customer_name)} (purchase #{purchase.id})?** They go back "
+            f"to stock{credit}{self._credit_note(purchase)}."
+        )
+
     # --- the list -----------------------------------------------------------------------
 
     @guarded
@@ -369,11 +425,23 @@ def build(ctx: UIContext) -> list[dict]:
             )
             cancel_reason = gr.Textbox(label="Reason for cancelling", placeholder="optional")
             cancel = gr.Button("Cancel whole purchase", variant="stop")
+            cancel_yes = ask_first(
+                cancel,
+                handlers.describe_cancel_purchase,
+                [purchase_id, cancel_reason],
+                "Yes, cancel the purchase",
+            )
             line = gr.Dropdown([], label="Line to return", allow_custom_value=True)
             with gr.Row(equal_height=True):
                 return_qty = gr.Number(label="Units", value=1, scale=1)
                 return_reason = gr.Textbox(label="Reason", placeholder="Damaged", scale=2)
             give_back = gr.Button("Return units")
+            give_back_yes = ask_first(
+                give_back,
+                handlers.describe_return_items,
+                [purchase_id, line, return_qty, return_reason],
+                "Yes, return the units",
+            )
 
     gr.Markdown("### Purchases")
     with gr.Row(equal_height=True):
@@ -443,6 +511,14 @@ def build(ctx: UIContext) -> list[dict]:
             [purchase_id, receipt, lines],
             api_name="record_purchase",
         ),
+        # The next sale starts from nothing: no customer or product is carried over to it.
+        dict(
+            fn=None,
+            inputs=None,
+            outputs=[customer_query, customer, product_query, product, quantity, line_discount],
+            js="() => ['', null, '', null, 1, '']",
+        ),
+        dict(fn=None, inputs=None, outputs=purchase_discount, js="() => ''"),
         preview_private,
         {**show, **private},
         refresh,
@@ -450,7 +526,7 @@ def build(ctx: UIContext) -> list[dict]:
     purchase_id.submit(**show, **private)
     chain(pager.table.select(handlers.pick_row, None, purchase_id, **private), {**show, **private})
     chain(
-        cancel.click(
+        cancel_yes.click(
             handlers.cancel_purchase,
             [purchase_id, cancel_reason],
             show["outputs"],
@@ -460,7 +536,7 @@ def build(ctx: UIContext) -> list[dict]:
         refresh,
     )
     chain(
-        give_back.click(
+        give_back_yes.click(
             handlers.return_items,
             [line, return_qty, return_reason],
             show["outputs"],

@@ -47,6 +47,15 @@ CSS = """
   border: 1px solid var(--button-secondary-border-color); border-radius: 6px;
   background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
   text-decoration: none; }
+.crpm-confirm { border: 1px solid var(--error-border-color, #fca5a5) !important;
+  border-radius: 10px; padding: 10px 14px !important; margin: 6px 0;
+  background: var(--error-background-fill, #fef2f2) !important; }
+.crpm-confirm-message p { margin: 0 0 6px; }
+.crpm-confirm-buttons { gap: 8px; }
+/* The theme's stop buttons are pale; the one that confirms a destructive action is not. */
+.crpm-confirm button.stop { background: #dc2626 !important; color: #fff !important;
+  border-color: #b91c1c !important; }
+.crpm-confirm button.stop:hover { background: #b91c1c !important; }
 .crpm-download-link:hover { background: var(--button-secondary-background-fill-hover); }
 """
 

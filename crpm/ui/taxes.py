@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from crpm.ui.common import UIContext, guarded, info, md, required_id, table
+from crpm.ui.confirm import ask_first
 
 RATE_COLUMNS = {"id": "ID", "name": "Name", "percent": "Rate (%)", "status": "Status"}
 DEFAULT_RATE = ("Shop default", "")
@@ -51,6 +52,16 @@ class TaxHandlers:
         rate = self.taxes.retire_rate(actor, rate_id)
         info(f"Tax rate {rate.label} retired")
         return self._rates_view(actor)
+
+    @guarded
+    def describe_retire_tax_rate(self, rate_id, request: gr.Request):
+        """What retire_tax_rate would do (the confirmation's sentence)."""
+        rate_id = required_id(rate_id, "tax rate", "pick the rate to retire")
+        rate = self.taxes.get_rate(self.ctx.actor(request), rate_id)
+        return (
+            f"**Retire the tax rate {md(rate.label)}?** No new sale takes it, and the products"
+            " sold at it fall back to the shop's default rate; past sales keep it."
+        )
 
     @guarded
     def set_product_tax_rate(self, product_id, rate_id, request: gr.Request):
@@ -113,6 +124,9 @@ def build(ctx: UIContext, product_id) -> None:
                 [], label="Rate to retire", allow_custom_value=True, scale=3
             )
             retire = gr.Button("Retire rate", variant="stop", scale=0, min_width=110)
+        retire_yes = ask_first(
+            retire, handlers.describe_retire_tax_rate, [retire_choice], "Yes, retire the rate"
+        )
         with gr.Row(equal_height=True):
             product_rate = gr.Dropdown(
                 [DEFAULT_RATE], value="", label="Rate of the selected product", **ANY_RATE
@@ -137,7 +151,9 @@ def build(ctx: UIContext, product_id) -> None:
     add.click(
         handlers.add_tax_rate, [rate_name, rate_percent], rate_outputs, api_name="add_tax_rate"
     )
-    retire.click(handlers.retire_tax_rate, retire_choice, rate_outputs, api_name="retire_tax_rate")
+    retire_yes.click(
+        handlers.retire_tax_rate, retire_choice, rate_outputs, api_name="retire_tax_rate"
+    )
     set_rate.click(
         handlers.set_product_tax_rate,
         [product_id, product_rate],

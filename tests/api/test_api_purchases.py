@@ -29,7 +29,14 @@ def test_pickers_search_on_the_server(call, new_customer, new_product):
     ]
     assert by_name["value"] == customer_id
     assert call("find_customers", f"#{customer_id}")["value"] == customer_id
-    assert call("find_customers", "nobody-like-this-qq")["choices"] == []
+    nobody = call("find_customers", "nobody-like-this-qq")
+    assert nobody["choices"] == [] and nobody["value"] is None
+    assert nobody["info"] == "No active customer matches 'nobody-like-this-qq'"
+    assert by_name["info"] == ""
+    # An empty search picks nobody: the form after a sale must not offer the first customer.
+    assert (
+        call("find_customers", "")["choices"] == [] and call("find_products", " ")["value"] is None
+    )
     product_id = new_product(price="2.00", stock=4)
     found = call("find_products", f"#{product_id}")
     assert found["value"] == product_id and "$2.00 · 4 in stock" in found["choices"][0][0]

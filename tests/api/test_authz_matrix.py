@@ -125,6 +125,7 @@ RULES = {
         True,
     ),
     "deactivate_customer": rule(STAFF, lambda w: [w.carol.id], True),
+    "describe_deactivate_customer": rule(STAFF, lambda w: [w.carol.id]),
     "reactivate_customer": rule(STAFF, lambda w: [w.carol.id], True),
     # products
     "list_products": rule(STAFF, lambda w: ["", "active", "All categories", False, *PAGE]),
@@ -142,6 +143,7 @@ RULES = {
         True,
     ),
     "deactivate_product": rule(STAFF, lambda w: [w.spare.id], True),
+    "describe_deactivate_product": rule(STAFF, lambda w: [w.spare.id]),
     "reactivate_product": rule(STAFF, lambda w: [w.spare.id], True),
     "restock_product": rule(STAFF, lambda w: [w.mug.id, 5, "delivery"], True),
     "adjust_stock": rule(STAFF, lambda w: [w.mug.id, 1, "found one"], True),
@@ -156,10 +158,16 @@ RULES = {
     "record_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""], True),
     "cancel_purchase": rule(STAFF, lambda w: [w.cancel_me.id, "matrix"], True),
     "return_items": rule(STAFF, lambda w: [w.bob_purchase.lines[0].id, 1, "matrix"], True),
+    # the confirmations' sentences read what the service lets the caller read
+    "describe_cancel_purchase": rule(BOBS, lambda w: [w.cancel_me.id, ""]),
+    "describe_return_items": rule(
+        BOBS, lambda w: [w.bob_purchase.id, w.bob_purchase.lines[0].id, 1, ""]
+    ),
     # tax rates and the shop's settings
     "tax_rates": rule(STAFF),
     "add_tax_rate": rule(STAFF, lambda w: [f"Matrix {uuid.uuid4().hex[:6]}", "7"], True),
     "retire_tax_rate": rule(STAFF, lambda w: [w.fresh_rate()], True),
+    "describe_retire_tax_rate": rule(STAFF, lambda w: [w.fresh_rate()]),
     "set_product_tax_rate": rule(STAFF, lambda w: [w.spare.id, ""], True),
     "shop_settings": rule(STAFF),
     "save_shop_settings": rule(
@@ -207,15 +215,21 @@ RULES = {
     ),
     "set_role": rule(ADMIN, lambda w: ["victim", "admin"], True),
     "deactivate_user": rule(ADMIN, lambda w: ["victim"], True),
+    "describe_set_role": rule(ADMIN, lambda w: ["victim", "admin"]),
+    "describe_deactivate_user": rule(ADMIN, lambda w: ["victim"]),
     "reactivate_user": rule(ADMIN, lambda w: ["victim"], True),
     "unlock_user": rule(ADMIN, lambda w: ["victim"], True),
     "reset_password": rule(ADMIN, lambda w: ["victim", "matrix-Reset-Secret-7"], True),
     "preview_erasure": rule(ADMIN, lambda w: [w.erase_me.id, ""]),
     "erase_person": rule(ADMIN, lambda w: [w.someone().id, "", "ERASE"], True),
+    "describe_erase_person": rule(ADMIN, lambda w: [w.erase_me.id, "", "ERASE"]),
     "audit_log": rule(ADMIN, lambda w: ["", None, *PAGE]),
     # import (exports and backups are download routes: DOWNLOADS below)
     "import_check": rule(STAFF, lambda w: ["customers", w.upload(new_customers_csv()), False]),
     "import_run": rule(STAFF, lambda w: ["customers", w.upload(new_customers_csv()), False], True),
+    "describe_import_run": rule(
+        STAFF, lambda w: ["customers", w.upload(new_customers_csv()), False]
+    ),
     "import_reset": rule(LOGGED_IN, lambda w: ["products"]),
     "backup_section": rule(LOGGED_IN),
 }

@@ -242,7 +242,7 @@ def test_a_taxed_discounted_sale_shows_its_figures_live_and_gives_an_invoice(pag
     services.taxes.set_product_rate(SYSTEM, lamp.id, standard.id)
 
     new = new_purchase_form(page)
-    new.get_by_label("Find customer").fill("tara@example.com")
+    new.get_by_label("Find customer").fill("tara@example.com")  # the demo has a Tara too
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Tara Taxpayer"))
     new.get_by_label("Find product").fill("BRW-TAX")
     expect(new.locator("input[aria-label='Product']")).to_have_value(

@@ -64,6 +64,11 @@ def test_upload_check_confirm_and_see_the_rows_in_customers(page, site, shoot, t
     shoot(page, "import-checked")
 
     confirm.click()
+    question = page.locator("#confirm-import_run")
+    expect(question).to_contain_text(f"Import new-customers-{tag}.csv into the store?")
+    expect(question).to_contain_text("2 customers added")
+    shoot(page, "confirm-import")
+    question.get_by_role("button", name="Yes, import it").click()
     expect(toast(page, "Import done: 2 customers added")).to_be_visible()
     expect(page.locator("#import-summary")).to_contain_text("Imported")
     expect(confirm).to_be_disabled()

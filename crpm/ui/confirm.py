@@ -1,0 +1,52 @@
+"""Ask before a destructive action: the one mechanism every tab uses.
+
+`ask_first(button, describe, inputs, confirm_label)` lays out, where it is called, a hidden
+panel (elem_id "confirm-<action>", from `describe`'s name "describe_<action>"): a sentence and
+two buttons, the confirming one styled as dangerous and one to back out.
+A click on `button` runs `describe(*inputs)` (a guarded handler that asks the services what the
+action would touch and says so); the panel opens with its sentence. The caller wires the action
+itself to the returned confirming button, under the action's published API name, so an API
+client still calls the action directly and the browser reaches the same endpoint through the
+panel. Backing out, confirming, or changing any of the inputs closes the panel, so what is
+confirmed is always what was described.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+# What gr.update(visible=False) sends, returned by a browser-only event: no server round trip.
+HIDE = "() => ({__type__: 'update', visible: false})"
+KEEP_LABEL = "No, keep it"
+
+
+def opening(describe):
+    """`describe` as the handler that opens the panel: (the panel shown, the sentence)."""
+
+    @functools.wraps(describe)
+    def show(*args, **kwargs):
+        return gr.Column(visible=True), f"⚠ {describe(*args, **kwargs)}"
+
+    return show
+
+
+def ask_first(button: gr.Button, describe, inputs: list, confirm_label: str) -> gr.Button:
+    """Make `button` ask first; returns the panel's confirming button for the action."""
+    name = describe.__name__.removeprefix("describe_")
+    with gr.Column(visible=False, elem_id=f"confirm-{name}", elem_classes="crpm-confirm") as panel:
+        message = gr.Markdown(elem_classes="crpm-confirm-message")
+        with gr.Row(elem_classes="crpm-confirm-buttons"):
+            confirm = gr.Button(confirm_label, variant="stop", scale=2, min_width=160)
+            keep = gr.Button(KEEP_LABEL, scale=1, min_width=120)
+    button.click(
+        opening(describe),
+        inputs,
+        [panel, message],
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    closers = [keep.click, confirm.click, *(component.change for component in inputs)]
+    gr.on(closers, None, None, panel, js=HIDE, show_progress="hidden")
+    return confirm

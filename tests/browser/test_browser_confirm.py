@@ -1,0 +1,142 @@
+"""Destructive actions ask first (crpm/ui/confirm.py), and a sale leaves clean pickers behind:
+in a real browser, backing out changes nothing in the store, confirming does the action."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from crpm.models import format_money
+from crpm.permissions import SYSTEM
+from tests.browser.test_browser_dashboard import new_purchase_form, open_tab, toast
+
+pytestmark = pytest.mark.browser
+
+STOP = re.compile(r"\bstop\b")  # the class Gradio gives a variant="stop" button
+
+
+def stock_of(services, product_id: int) -> int:
+    return services.products.get(SYSTEM, product_id).stock
+
+
+def test_cancelling_a_purchase_asks_first_and_keep_changes_nothing(page, site, shoot):
+    services = site.services
+    buyer = services.customers.add(SYSTEM, "Connie Cancel", "connie.cancel@example.com")
+    kettle = services.products.add(SYSTEM, "BRW-KETTLE", "Cancel kettle", "19.50", stock_quantity=6)
+    sale = services.purchases.record(SYSTEM, buyer.id, [(kettle.id, 2)])
+    total = format_money(sale.total_cents, "$")
+
+    open_tab(page, "Purchases")
+    manage = page.locator("#purchase-manage")
+    manage.get_by_label("Purchase ID").fill(str(sale.id))
+    manage.get_by_role("button", name="Load", exact=True).click()
+    expect(manage).to_contain_text(f"Purchase #{sale.id}")
+    manage.get_by_role("button", name="Cancel whole purchase").click()
+
+    question = page.locator("#confirm-cancel_purchase")
+    expect(question).to_be_visible()
+    expect(question).to_contain_text(f"Cancel purchase #{sale.id} of Connie Cancel ({total})?")
+    expect(question).to_contain_text("Every unit not yet returned (2 units) goes back to stock")
+    expect(question).to_contain_text("a credit note is issued")
+    yes = question.get_by_role("button", name="Yes, cancel the purchase")
+    expect(yes).to_have_class(STOP)
+    shoot(page, "confirm-cancel-purchase")
+
+    question.get_by_role("button", name="No, keep it").click()
+    expect(question).to_be_hidden()
+    assert services.purchases.get(SYSTEM, sale.id).cancelled_at is None
+    assert stock_of(services, kettle.id) == 4
+
+    manage.get_by_role("button", name="Cancel whole purchase").click()
+    expect(yes).to_be_visible()
+    yes.click()
+    expect(toast(page, f"Purchase #{sale.id} of Connie Cancel cancelled")).to_be_visible()
+    expect(question).to_be_hidden()
+    expect(manage).to_contain_text("cancelled")
+    assert services.purchases.get(SYSTEM, sale.id).cancelled_at is not None
+    assert stock_of(services, kettle.id) == 6
+
+
+def test_deactivating_a_customer_asks_first_and_keep_changes_nothing(page, site, shoot):
+    services = site.services
+    dora = services.customers.add(SYSTEM, "Dora Deactivate", "dora.deactivate@example.com")
+    open_tab(page, "Customers")
+    edit = page.locator("#customer-edit")
+    edit.get_by_label("Customer ID").fill(str(dora.id))
+    edit.get_by_role("button", name="Load", exact=True).click()
+    expect(edit.get_by_label("Name *")).to_have_value("Dora Deactivate")
+    edit.get_by_role("button", name="Deactivate", exact=True).click()
+
+    question = page.locator("#confirm-deactivate_customer")
+    expect(question).to_contain_text(
+        f"Deactivate customer #{dora.id} Dora Deactivate (dora.deactivate@example.com)?"
+    )
+    expect(question).to_contain_text("can no longer be picked for a purchase")
+    expect(question).to_contain_text("0 purchases and every report figure stay")
+    yes = question.get_by_role("button", name="Yes, deactivate")
+    expect(yes).to_have_class(STOP)
+    shoot(page, "confirm-deactivate-customer")
+
+    question.get_by_role("button", name="No, keep it").click()
+    expect(question).to_be_hidden()
+    assert services.customers.get(SYSTEM, dora.id).status == "active"
+
+    edit.get_by_role("button", name="Deactivate", exact=True).click()
+    yes.click()
+    expect(toast(page, "Dora Deactivate deactivated")).to_be_visible()
+    expect(edit.get_by_label("Status")).to_have_value("inactive")
+    assert services.customers.get(SYSTEM, dora.id).status == "inactive"
+
+
+def test_changing_what_was_described_closes_the_question(page, site):
+    services = site.services
+    first = services.customers.add(SYSTEM, "Stale First", "stale.first@example.com")
+    second = services.customers.add(SYSTEM, "Stale Second", "stale.second@example.com")
+    open_tab(page, "Customers")
+    edit = page.locator("#customer-edit")
+    edit.get_by_label("Customer ID").fill(str(first.id))
+    edit.get_by_role("button", name="Deactivate", exact=True).click()
+    question = page.locator("#confirm-deactivate_customer")
+    expect(question).to_contain_text("Stale First")
+    edit.get_by_label("Customer ID").fill(str(second.id))  # the sentence no longer fits
+    expect(question).to_be_hidden()
+    assert services.customers.get(SYSTEM, first.id).status == "active"
+    assert services.customers.get(SYSTEM, second.id).status == "active"
+
+
+def test_after_a_sale_the_pickers_are_empty_and_a_search_without_match_says_so(page, site, shoot):
+    services = site.services
+    services.customers.add(SYSTEM, "Nora Next", "nora.next@example.com")
+    services.products.add(SYSTEM, "BRW-NEXT", "Next bowl", "4.00", stock_quantity=9)
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill("nora.next")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Nora Next"))
+    new.get_by_label("Find product").fill("BRW-NEXT")
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile("BRW-NEXT"))
+    new.get_by_label("Qty").fill("2")
+    new.get_by_label("Discount", exact=True).fill("1.00")
+    new.get_by_role("button", name="Add", exact=True).click()
+    new.get_by_label("Discount on the whole purchase").fill("5%")
+    new.get_by_label("Discount on the whole purchase").press("Enter")
+    expect(new).to_contain_text("Total $6.65")
+    new.get_by_role("button", name="Confirm purchase").click()
+    expect(toast(page, "recorded for Nora Next")).to_be_visible()
+
+    for box in ("Find customer", "Find product", "Discount", "Discount on the whole purchase"):
+        expect(new.get_by_label(box, exact=True)).to_have_value("")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value("")
+    expect(new.locator("input[aria-label='Product']")).to_have_value("")
+    expect(new.get_by_label("Qty")).to_have_value("1")
+    expect(new).to_contain_text("Add products to see the total.")
+
+    new.get_by_label("Find customer").fill("zz-nobody-qq")
+    expect(new).to_contain_text("No active customer matches 'zz-nobody-qq'")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value("")
+    new.get_by_label("Find product").fill("no-such-sku-qq")
+    expect(new).to_contain_text("No active product matches 'no-such-sku-qq'")
+    shoot(page, "purchase-pickers-after-sale-and-no-match")
+    new.get_by_label("Find customer").fill("nora.next")  # a match takes the note away
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Nora Next"))
+    expect(new).not_to_contain_text("No active customer matches")

@@ -31,6 +31,7 @@ from crpm.pricing import (
     LineInput,
     PricedLine,
     Totals,
+    discount_text,
     parse_discount,
     price_lines,
     returned_share,
@@ -87,18 +88,21 @@ LIMIT ? OFFSET ?
 
 def normalise_lines(lines) -> list[dict]:
     """[(product_id, quantity) | {product_id, quantity[, unit_price_cents][, discount]}] merged
-    by product; a discount is "10%" or an amount ("1.50") off the line."""
+    by product; a discount is "10%" or an amount ("1.50") off the line, kept as that text ("" for
+    none) so the lines stay plain data."""
     if not isinstance(lines, (list, tuple)):
         raise ValidationError("lines", "give a list of (product id, quantity)")
     if not lines:
         raise ValidationError("lines", "a purchase needs at least one product")
     merged: OrderedDict[int, dict] = OrderedDict()
     for number, line in enumerate(lines, start=1):
-        discount = NO_DISCOUNT
+        discount = ""
         if isinstance(line, dict):
             product_id, quantity = line.get("product_id"), line.get("quantity")
             price = line.get("unit_price_cents")
-            discount = parse_discount(line.get("discount"), f"line {number} discount")
+            discount = discount_text(
+                parse_discount(line.get("discount"), f"line {number} discount")
+            )
         else:
             product_id, quantity = unpack(line, 2, f"line {number}", "(product id, quantity)")
             price = None
@@ -284,7 +288,7 @@ class PurchaseService:
                 line.get("unit_price_cents", prices.get(line["product_id"], 0)),
                 line["quantity"],
                 rates.get(line["product_id"], Decimal(0)),
-                line.get("discount", NO_DISCOUNT),
+                parse_discount(line.get("discount")),
             )
             for line in order.lines
         ]

@@ -7,7 +7,7 @@ import gradio as gr
 
 from crpm.errors import NotFound, ValidationError
 from crpm.models import is_digits, parse_quantity
-from crpm.pricing import discount_text, returned_share
+from crpm.pricing import returned_share
 from crpm.services.purchases import as_priced, normalise_lines
 from crpm.ui import downloads
 from crpm.ui.common import (
@@ -138,8 +138,7 @@ class PurchaseHandlers:
         product_id = required_id(product_id, "product", "find a product and pick it first")
         quantity = parse_quantity(whole_number(quantity))
         line = {"product_id": product_id, "quantity": quantity, "discount": discount or ""}
-        merged = normalise_lines([*(lines or []), line])
-        return [{**entry, "discount": discount_text(entry["discount"])} for entry in merged]
+        return normalise_lines([*(lines or []), line])
 
     @staticmethod
     @guarded

@@ -125,7 +125,7 @@ class User:
         world, pick = self.world, self.random
         products = pick.sample(world.products, pick.randint(1, 3))
         lines = [{"product_id": product, "quantity": pick.randint(1, 2)} for product in products]
-        outcome = self.call("record_purchase", pick.choice(world.customers), lines)
+        outcome = self.call("record_purchase", pick.choice(world.customers), lines, "")
         if outcome.kind == "ok":
             asked = {line["product_id"]: line["quantity"] for line in lines}
             with world.lock:

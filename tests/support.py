@@ -171,3 +171,27 @@ def upload(url: str, cookies: dict, name: str, content: bytes) -> dict:
     )
     assert answer.status_code == 200, answer.text
     return {"path": answer.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+# --- browser pages ---------------------------------------------------------------------
+
+
+# What Gradio's page logs when it is left while its event stream is open: the browser closing the
+# stream, not a fault of the app. Forgiven only while log_out() leaves the page.
+STREAM_TEARDOWN = re.compile(
+    r"^(AbortError: signal is aborted|Unexpected error Connection errored)"
+)
+
+
+def log_out(page):
+    """Log out through the page's button and land on the login page; the stream teardown the
+    page logs while it is being left is not counted as a console error."""
+    before = len(page.crpm_problems.console)
+    page.locator("#crpm-logout").click()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    logged = page.crpm_problems.console[before:]
+    page.crpm_problems.console[before:] = [
+        text for text in logged if not STREAM_TEARDOWN.match(text)
+    ]

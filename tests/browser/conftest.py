@@ -83,6 +83,7 @@ def page(browser, site):
 
     context.route("**/*", screen)
     page = context.new_page()
+    page.crpm_problems = problems  # for log_out(): what the page reported so far
     page.on("console", lambda msg: msg.type == "error" and problems.console.append(msg.text))
     page.on("pageerror", lambda error: problems.console.append(str(error)))
     page.set_default_timeout(60_000)  # a loaded CI machine can be slow; failures still fail

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from crpm import importer
 from crpm.permissions import SYSTEM
+from tests.support import log_out
 
 pytestmark = pytest.mark.browser
 
@@ -139,8 +140,7 @@ def shoot_every_tab(page, shoot, who: str) -> list[str]:
 
 def switch_user(page, username: str, password: str):
     settled(page)
-    page.locator("#crpm-logout").click()
-    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    log_out(page)
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
     page.get_by_role("button", name="Log in").click()

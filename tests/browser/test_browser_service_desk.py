@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crpm.permissions import SYSTEM
-from tests.support import env_hasher
+from tests.support import env_hasher, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -44,14 +44,6 @@ def open_tab(page, name: str):
     expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute(
         "aria-selected", "true"
     )
-
-
-def log_out(page):
-    # Leaving the page while an event still streams makes Gradio log an aborted connection.
-    expect(page.locator(".pending, .generating")).to_have_count(0)
-    page.wait_for_timeout(300)
-    page.locator("#crpm-logout").click()
-    expect(page.get_by_text("You are logged out.")).to_be_visible()
 
 
 def log_in(page, username: str, password: str):

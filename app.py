@@ -6,6 +6,8 @@ Also what a Hugging Face Space runs (app_file: app.py); set CRPM_DEMO=1 there fo
 from __future__ import annotations
 
 from crpm.config import app_settings
+from crpm.db import shown_location
+from crpm.errors import Conflict
 from crpm.services import open_services
 from crpm.ui import build_app, launch
 
@@ -16,14 +18,11 @@ def fill_demo_data(services) -> None:
     """Fill an empty store with demo data; a store that already has records is left alone."""
     from crpm.demo import generate
 
-    store = services.store
-    if any(
-        store.query_one(f"SELECT 1 FROM {table} LIMIT 1")
-        for table in ("customers", "products", "purchases")
-    ):
+    try:
+        counts = generate(services.store, seed=1, **DEMO_SIZE)
+    except Conflict:  # the demo only fills an empty store
         print("CRPM: the store already has data; --demo adds nothing")
         return
-    counts = generate(store, seed=1, **DEMO_SIZE)
     print(f"CRPM: demo data added: {counts}")
 
 
@@ -41,7 +40,7 @@ def ensure_first_admin(services, password: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     settings = app_settings(argv)
     services = open_services(settings.db_path, settings=settings)
-    print(f"CRPM: store {settings.db_path}")
+    print(f"CRPM: store {shown_location(settings.db_path)}")
     if settings.demo:
         fill_demo_data(services)
     ensure_first_admin(services, settings.admin_password)

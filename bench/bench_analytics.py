@@ -1,6 +1,6 @@
 """Analytics benchmark: this engine against the usual ways of computing the same figures.
 
-    .venv/bin/python bench/bench_analytics.py --purchases 1000000 [--runs 5]
+    .venv/bin/python bench/bench_analytics.py --purchases 1000000 [--runs 5] [--mirror memory]
 
 Builds (or reuses) bench/data/analytics_N.db with crpm.demo.generate: N purchase lines,
 N/10 customers, N/100 products. Then prints, per report and for the whole analytics page, the
@@ -13,7 +13,9 @@ median time of:
   attach    the same SQL over plain views on the store ATTACHed through DuckDB's sqlite scanner
   sqlite    the same SQL (with a few dialect rewrites, listed below) run by SQLite itself
   pandas    pandas.read_sql of every row needed, then pandas group-bys (what most peers do)
-and the ratios of the medians against the engine's, plus the peak RSS. The contenders take
+and the ratios of the medians against the engine's, plus the peak RSS. The engine keeps its
+mirror in a file beside the store, as the app does (--mirror memory: in memory, as before
+restarts kept it; bench/bench_restart.py times the restarts themselves). The contenders take
 turns run by run (engine, fresh, native, ..., engine, fresh, native, ...) so that the load of a
 shared machine hits all of them alike; the header prints the load average. The pandas
 figures are checked against the engine's (summary, top customers) so the race is fair.
@@ -38,21 +40,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crpm import demo  # noqa: E402
-from crpm.analytics import (  # noqa: E402
+from crpm.analytics import Analytics, DateRange, reports  # noqa: E402
+from crpm.analytics.mirror import (  # noqa: E402
     MEMORY_LIMIT,
+    MIRRORED,
     MOVEMENT_DETAILS,
     MOVEMENT_DETAILS_SQL,
-    TIME_FORMAT,
-    Analytics,
-    DateRange,
     Mirror,
-    Snapshot,
     load_sqlite_extension,
     read_sql,
     used_params,
 )
+from crpm.analytics.reports import Snapshot  # noqa: E402
 from crpm.clock import SystemClock  # noqa: E402
 from crpm.db import Store  # noqa: E402
+from crpm.models import TIME_FORMAT  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
 from crpm.services import Services  # noqa: E402
 
@@ -108,12 +110,12 @@ def body_reports(source, span: dict) -> dict:
     own snapshot, the page's reports on one shared snapshot, as the engine does."""
     rng = DateRange.parse(**span)
     bodies = {
-        "summary": lambda snap: Analytics._summary(snap),
-        "top_customers": lambda snap: Analytics._top_customers(snap, 10),
-        "products": lambda snap: Analytics._product_performance(snap, 10),
-        "trend": lambda snap: Analytics._trend(snap, "day", []),
-        "stock": lambda snap: Analytics._stock_report(snap, 200),
-        "rfm": lambda snap: Analytics._rfm(snap, 10),
+        "summary": reports.summary_of,
+        "top_customers": lambda snap: reports.top_customers_of(snap, 10),
+        "products": lambda snap: reports.product_performance_of(snap, 10),
+        "trend": lambda snap: reports.trend_of(snap, "day", []),
+        "stock": lambda snap: reports.stock_of(snap, 200, CLOCK),
+        "rfm": lambda snap: reports.rfm_of(snap, 10, CLOCK),
     }
 
     def snapshot() -> Snapshot:
@@ -136,28 +138,33 @@ CREATE VIEW first_purchases AS SELECT customer_id, min(purchased_at) AS first_at
     FROM purchases WHERE cancelled_at IS NULL GROUP BY customer_id;
 """
 
-ATTACH_VIEWS = (
-    """
-CREATE VIEW customers AS SELECT id, name, email, status, CAST(created_at AS TIMESTAMP)
-    AS created_at FROM src.customers;
-CREATE VIEW products AS SELECT id, sku, name, category, price_cents, stock, reorder_level, status
-    FROM src.products;
-CREATE VIEW purchases AS SELECT p.id, p.customer_id,
-    CAST(p.purchased_at AS TIMESTAMP) AS purchased_at,
-    CAST(p.cancelled_at AS TIMESTAMP) AS cancelled_at, t.units, t.cents FROM src.purchases p
-    JOIN (SELECT purchase_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents
-          FROM src.purchase_lines GROUP BY purchase_id) t ON t.purchase_id = p.id;
-CREATE VIEW sales AS SELECT l.id AS line_id, l.purchase_id, pu.customer_id, l.product_id,
-    pu.purchased_at, l.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL AS cancelled
-    FROM src.purchase_lines l JOIN purchases pu ON pu.id = l.purchase_id;
-CREATE VIEW returns AS SELECT r.id, r.line_id, s.purchase_id, s.customer_id, s.product_id,
-    CAST(r.returned_at AS TIMESTAMP) AS returned_at, r.quantity, s.unit_price_cents, s.cancelled
-    FROM src.purchase_returns r JOIN sales s ON s.line_id = r.line_id;
-CREATE VIEW movements AS SELECT id, product_id, kind, quantity, stock_after, purchase_id, reason,
-    CAST(created_at AS TIMESTAMP) AS created_at, created_by FROM src.stock_movements;
+# Purchases carry their lines' totals, which the engine keeps as it syncs; here they are summed.
+PURCHASES_VIEW = """
+CREATE {temp}VIEW purchases AS SELECT p.id, p.customer_id,
+    {purchased_at} AS purchased_at, {cancelled_at} AS cancelled_at, t.units, t.cents
+    FROM {src}purchases p
+    JOIN (SELECT purchase_id, sum(quantity) AS units, sum(net_cents) AS cents
+          FROM {src}purchase_lines GROUP BY purchase_id) t ON t.purchase_id = p.id;
 """
-    + FIRST_PURCHASES_VIEW
-)
+
+
+def attach_views() -> str:
+    """The mirror's tables as views over the store attached as `src`, from the columns the
+    engine declares (crpm.analytics.mirror.MIRRORED), so the two never drift apart."""
+    views = []
+    for name, table in MIRRORED.items():
+        if name == "purchases":
+            views.append(
+                PURCHASES_VIEW.format(
+                    temp="", src="src.",
+                    purchased_at="CAST(p.purchased_at AS TIMESTAMP)",
+                    cancelled_at="CAST(p.cancelled_at AS TIMESTAMP)",
+                )
+            )  # fmt: skip
+            continue
+        select = ", ".join(f"CAST({c.load} AS {c.type}) AS {c.name}" for c in table.columns)
+        views.append(f"CREATE VIEW {name} AS SELECT {select} FROM {table.load_from};")
+    return "\n".join(views) + FIRST_PURCHASES_VIEW
 
 
 class Attached:
@@ -170,7 +177,7 @@ class Attached:
         load_sqlite_extension(self.con)
         quoted = str(path).replace("'", "''")
         self.con.execute(f"ATTACH '{quoted}' AS src (TYPE sqlite, READ_ONLY)")
-        self.con.execute(ATTACH_VIEWS)
+        self.con.execute(attach_views())
 
     query = Mirror.query
     build = Mirror.build
@@ -188,23 +195,27 @@ class Attached:
         self.con.close()
 
 
-SQLITE_VIEWS = """
-CREATE TEMP VIEW sales AS SELECT l.id AS line_id, l.purchase_id, pu.customer_id, l.product_id,
-    pu.purchased_at, l.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL AS cancelled
-    FROM purchase_lines l JOIN main.purchases pu ON pu.id = l.purchase_id;
-CREATE TEMP VIEW returns AS SELECT r.id, r.line_id, l.purchase_id, pu.customer_id, l.product_id,
-    r.returned_at, r.quantity, l.unit_price_cents, pu.cancelled_at IS NOT NULL AS cancelled
-    FROM purchase_returns r JOIN purchase_lines l ON l.id = r.line_id
-    JOIN main.purchases pu ON pu.id = l.purchase_id;
-CREATE TEMP VIEW purchases AS SELECT p.id, p.customer_id, p.purchased_at, p.cancelled_at,
-    t.units, t.cents FROM main.purchases p
-    JOIN (SELECT purchase_id, sum(quantity) AS units, sum(quantity * unit_price_cents) AS cents
-          FROM purchase_lines GROUP BY purchase_id) t ON t.purchase_id = p.id;
-CREATE TEMP VIEW movements AS SELECT * FROM stock_movements;
-""" + FIRST_PURCHASES_VIEW.replace("VIEW", "TEMP VIEW")
+def sqlite_views() -> str:
+    """The mirror's tables as SQLite views over the store itself: those named as their store
+    table (customers, products) are read as they are; the lines read the store's purchases."""
+    views = [
+        PURCHASES_VIEW.format(
+            temp="TEMP ", src="main.", purchased_at="p.purchased_at", cancelled_at="p.cancelled_at"
+        )
+    ]
+    for name, table in MIRRORED.items():
+        if name == table.source or name == "purchases":
+            continue
+        select = ", ".join(f"{c.read} AS {c.name}" for c in table.columns)
+        source = table.read_from.replace("JOIN purchases", "JOIN main.purchases")
+        views.append(f"CREATE TEMP VIEW {name} AS SELECT {select} FROM {source};")
+    return "\n".join(views) + FIRST_PURCHASES_VIEW.replace("VIEW", "TEMP VIEW")
 
-# DuckDB -> SQLite: the only places where the report SQL is not already both.
+
+# DuckDB -> SQLite: the only places where the report SQL is not already both. The benchmark's
+# shop is on UTC: its trends read no offsets (sql/analytics/shop_days.sql).
 SQLITE_REWRITES = (
+    ("to_seconds(", "("),
     (
         "CAST(date_trunc($grain, moment) AS DATE)",
         "CASE $grain WHEN 'day' THEN substr(moment, 1, 10)"
@@ -227,7 +238,7 @@ class SQLiteSource:
 
     def __init__(self, path: Path):
         self.conn = sqlite3.connect(path)
-        self.conn.executescript(SQLITE_VIEWS)
+        self.conn.executescript(sqlite_views())
 
     @staticmethod
     def sql(name: str) -> str:
@@ -237,6 +248,10 @@ class SQLiteSource:
         return sql
 
     def build(self, name: str, params: dict) -> None:
+        if name == "shop_days":  # a UTC shop: no offsets, the trends' other branch reads none
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS shop_days (utc_day, before_s,"
+                              " change_at, after_s)")  # fmt: skip
+            return
         self.conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
         sql = self.sql(name).replace("CREATE OR REPLACE TEMP TABLE", "CREATE TEMP TABLE")
         self.conn.execute(sql, lite_params(sql, params))
@@ -289,8 +304,8 @@ def _lite(value):
 
 PANDAS_TABLES = {
     "purchases": "SELECT id, customer_id, purchased_at, cancelled_at FROM purchases",
-    "lines": "SELECT id, purchase_id, product_id, quantity, unit_price_cents FROM purchase_lines",
-    "returns": "SELECT id, line_id, quantity, returned_at FROM purchase_returns",
+    "lines": "SELECT id, purchase_id, product_id, quantity, net_cents FROM purchase_lines",
+    "returns": "SELECT id, line_id, quantity, net_cents, returned_at FROM purchase_returns",
     "customers": "SELECT id, name, email FROM customers",
     "products": "SELECT id, sku, name, category, status, price_cents, stock, reorder_level"
     " FROM products",
@@ -315,11 +330,11 @@ def pandas_facts(t: dict, lo: str, hi: str) -> tuple[pd.DataFrame, pd.DataFrame,
     """(orders, sold lines, returns) in [lo, hi), cancelled purchases left out."""
     purchases = t["purchases"][t["purchases"]["cancelled_at"].isna()]
     lines = t["lines"].merge(purchases, left_on="purchase_id", right_on="id", suffixes=("", "_p"))
-    lines["cents"] = lines["quantity"] * lines["unit_price_cents"]
+    lines["cents"] = lines["net_cents"]
     sold = lines[(lines["purchased_at"] >= lo) & (lines["purchased_at"] < hi)]
     returns = t["returns"].merge(lines, left_on="line_id", right_on="id", suffixes=("", "_l"))
     returns = returns[(returns["returned_at"] >= lo) & (returns["returned_at"] < hi)]
-    returns = returns.assign(cents=returns["quantity"] * returns["unit_price_cents"])
+    returns = returns.assign(cents=returns["net_cents"])  # the return's own net amount
     orders = purchases[(purchases["purchased_at"] >= lo) & (purchases["purchased_at"] < hi)]
     return orders, sold, returns
 
@@ -522,15 +537,15 @@ def throwaway_copy(path: Path) -> Path:
     """A copy of the benchmark store that the engine may write to (the fresh runs record
     purchases), so that the reused store never drifts."""
     copy = path.with_name(f"{path.stem}.throwaway.db")
-    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
-        leftover.unlink(missing_ok=True)
+    remove_copy(copy)
     with sqlite3.connect(path) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     return copy
 
 
 def remove_copy(copy: Path) -> None:
-    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+    kept = Path(f"{copy}.mirror.duckdb")  # the engine's kept mirror (crpm/analytics/mirrorfile)
+    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm"), kept, Path(f"{kept}.wal")):
         leftover.unlink(missing_ok=True)
 
 
@@ -578,6 +593,10 @@ def main() -> None:
         "--baselines", default="native,attach,sqlite,pandas",
         help="comma list of native, attach, sqlite, pandas",
     )  # fmt: skip
+    parser.add_argument(
+        "--mirror", choices=("file", "memory"), default="file",
+        help="where the engine keeps its mirror",
+    )  # fmt: skip
     args = parser.parse_args()
     span = {"date_from": args.date_from, "date_to": args.date_to}
     path = store_for(args.purchases, args.seed)
@@ -586,12 +605,13 @@ def main() -> None:
     print(f"store {path.name}: {args.purchases:,} purchase lines; range {span}; "
           f"median of {args.runs} runs ({slow} for attach, sqlite, pandas), interleaved; "
           f"load average {load_text()} (1, 5, 15 min) on {os.cpu_count()} cores; "
-          f"engine and native: DuckDB memory_limit {MEMORY_LIMIT}")  # fmt: skip
+          f"engine and native: DuckDB memory_limit {MEMORY_LIMIT}; "
+          f"the engine's mirror in {args.mirror}")  # fmt: skip
 
     copy = throwaway_copy(path)
     store = Store(copy, CLOCK)
     started = time.perf_counter()
-    analytics = Analytics(store)
+    analytics = Analytics(store, keep=args.mirror == "file")
     analytics.page(SYSTEM, **span)
     cold = time.perf_counter() - started
     engine_rss = peak_rss_mb()

@@ -24,9 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crpm import demo, exporter, importer  # noqa: E402
+from crpm import demo  # noqa: E402
 from crpm.db import Store  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
+from crpm.services.exporter import ExportService  # noqa: E402
+from crpm.services.importer import ImportService  # noqa: E402
 
 PAGE = 4096
 
@@ -125,12 +127,12 @@ def main(argv=None) -> None:
     source = Store.open(folder / "demo.db")
     files = {kind: folder / f"{kind}.csv" for kind in ("customers", "products", "purchases")}
     for kind in ("customers", "products"):
-        exporter.export(source, SYSTEM, kind, files[kind])
+        ExportService(source).export(SYSTEM, kind, files[kind])
     phase(
         "export purchases",
         args.lines,
         lambda: files["purchases"],
-        lambda path: exporter.export(source, SYSTEM, "purchases", path),
+        lambda path: ExportService(source).export(SYSTEM, "purchases", path),
     )
     source.close()
     phase("baseline: csv.reader only", args.lines, lambda: files["purchases"], baseline_parse)
@@ -170,7 +172,7 @@ def main(argv=None) -> None:
 
 
 def _import(store: Store, kind: str, path: Path) -> None:
-    report = importer.run(store, SYSTEM, kind, path)
+    report = ImportService(store).run(SYSTEM, kind, path)
     assert report.ok and report.written and report.created, report.text()
 
 

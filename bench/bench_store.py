@@ -27,6 +27,7 @@ from crpm.db import Store  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
 from crpm.services import Services  # noqa: E402
 from crpm.services.search import fts_query  # noqa: E402
+from crpm.services.stock import INSERT_MOVEMENT  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 SALES_STORE = ("store_100k.db", 100_000, 10_000, 1_000_000)
@@ -108,9 +109,7 @@ RAW_STATEMENTS = (
     "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents, net_cents)"
     " SELECT ?1, ?2, ?3, price_cents, ?3 * price_cents FROM products WHERE id = ?4",
     "UPDATE products SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
-    "INSERT INTO stock_movements"
-    " (product_id, kind, quantity, stock_after, purchase_id, reason, created_at, created_by)"
-    " VALUES (?, 'sale', ?, ?, ?, '', ?, ?)",
+    INSERT_MOVEMENT,  # the ledger's own statement
 )
 
 
@@ -130,7 +129,8 @@ def raw_writer(store: Store) -> Callable:
             for product_id, quantity in lines:
                 conn.execute(line_sql, (purchase_id, product_id, quantity, product_id))
                 stock = conn.execute(stock_sql, (quantity, product_id)).fetchone()[0]
-                conn.execute(movement_sql, (product_id, -quantity, stock, purchase_id, at, "bench"))
+                movement = (product_id, "sale", -quantity, stock, purchase_id, "", at, "bench")
+                conn.execute(movement_sql, movement)
             conn.execute("COMMIT")
 
     return record

@@ -36,12 +36,12 @@ import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from crpm.analytics import Analytics  # noqa: E402
+from crpm.analytics.periods import preset_range  # noqa: E402
 from crpm.demo import generate  # noqa: E402
 from crpm.errors import Conflict  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
 from crpm.services import open_services  # noqa: E402
 from crpm.ui.analytics_tables import TABLES  # noqa: E402
-from crpm.ui.reports import preset_range  # noqa: E402
 
 BENCH_USER = ("bench", "bench-staff-Secret-1x")
 ADMIN_PASSWORD = "bench-admin-Secret-2y"
@@ -125,14 +125,20 @@ def median_time(call, runs: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_store(description: str) -> tuple[argparse.Namespace, Path]:
+    """The command line's sizes and runs, and the benchmark store of that size (built once)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     db = ROOT / "bench" / "data" / f"ui_{args.lines}_{args.customers}.db"
     build_store(db, args.lines, args.customers)
+    return args, db
+
+
+def main() -> None:
+    args, db = bench_store(__doc__.splitlines()[0])
 
     port = free_port()
     process, start_seconds = start_app(db, port)

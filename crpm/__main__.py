@@ -1,4 +1,4 @@
-"""The CLI: python -m crpm [--db PATH] <command> ...
+"""The CLI: python -m crpm [--db PATH_OR_URL] <command> ...
 
 Each area adds its commands from a module in crpm/commands; a command function takes the
 parsed arguments and returns an exit status. Errors a user can cause print one line and exit 2.
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         default=str(Settings.from_env().db_path),
-        help="the SQLite store (default data/crpm.db or $CRPM_DB)",
+        help="the store: a SQLite file or a postgresql:// URL (default data/crpm.db or $CRPM_DB)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name in COMMAND_MODULES:

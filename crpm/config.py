@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DB = Path("data") / "crpm.db"
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -21,13 +23,19 @@ SPACE_FRAME_ANCESTORS = "'self' https://huggingface.co"
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
+def store_location(text: str) -> Path | str:
+    """--db / CRPM_DB: a URL (postgresql://..., sqlite:///...) is kept as written, anything else
+    is a path to the SQLite file."""
+    return text if "://" in text else Path(text)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str  # the field of Settings
     env: str  # the environment variable
     default: object
     help: str
-    type: type = str  # str, int, bool or Path
+    type: type = str  # str, int, bool, Path, or a function of the text (store_location)
     flag: str | None = None  # the dashboard's flag; None: environment only
     fallback_env: str | None = None  # read when `env` is unset or empty
 
@@ -47,7 +55,13 @@ class Setting:
 
 SETTINGS = (
     Setting(
-        "db_path", "CRPM_DB", DEFAULT_DB, "the SQLite store (created if missing)", Path, "--db"
+        "db_path",
+        "CRPM_DB",
+        DEFAULT_DB,
+        "the store: a SQLite file (created if missing; or `sqlite:///PATH`) or a PostgreSQL"
+        " database `postgresql://USER@HOST:PORT/DBNAME`",
+        store_location,
+        "--db",
     ),
     Setting(
         "host",
@@ -91,6 +105,14 @@ SETTINGS = (
         "scrypt cost of new password hashes, a power of two (tests lower it)",
         int,
     ),
+    Setting(
+        "cache_dir",
+        "CRPM_CACHE_DIR",
+        None,
+        "folder of the analytics mirrors kept for PostgreSQL stores (unset: `$XDG_CACHE_HOME/crpm`,"
+        " else `~/.cache/crpm`); a SQLite store's lies beside it",
+        Path,
+    ),
 )
 # Read as well, set by the platform rather than by the user.
 PLATFORM_ENV = {
@@ -101,7 +123,7 @@ _DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = _DEFAULTS["db_path"]
+    db_path: Path | str = _DEFAULTS["db_path"]
     host: str = _DEFAULTS["host"]
     port: int = _DEFAULTS["port"]
     share: bool = _DEFAULTS["share"]
@@ -111,6 +133,7 @@ class Settings:
     admin_password: str | None = field(default=_DEFAULTS["admin_password"], repr=False)
     trusted_proxy: bool = _DEFAULTS["trusted_proxy"]
     scrypt_n: int = _DEFAULTS["scrypt_n"]
+    cache_dir: Path | None = _DEFAULTS["cache_dir"]
     # Who may show the dashboard in a frame (CSP frame-ancestors): this site; on a Hugging Face
     # Space also the Space's page around it.
     frame_ancestors: str = "'self'"
@@ -129,6 +152,35 @@ class Settings:
             values[setting.name] = setting.default if text is None else setting.parse(text)
         space = "SPACE_ID" in os.environ
         return cls(**values, frame_ancestors=SPACE_FRAME_ANCESTORS if space else "'self'")
+
+
+def cache_dir() -> Path:
+    """Where kept caches go (crpm/analytics/mirrorfile.py): $CRPM_CACHE_DIR, else the user's."""
+    chosen = os.environ.get("CRPM_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "crpm"
+
+
+@lru_cache(maxsize=1)
+def server_zone() -> str:
+    """The server's IANA time zone: $TZ, else where /etc/localtime points, else UTC. The shop's
+    days default to it until an admin sets the shop's own zone (crpm/services/taxes.py)."""
+    for name in (os.environ.get("TZ", "").lstrip(":"), _localtime_name()):
+        if name:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+            return "UTC" if name in ("Etc/UTC", "Etc/Universal", "Universal", "Zulu") else name
+    return "UTC"
+
+
+def _localtime_name() -> str:
+    target = os.path.realpath("/etc/localtime")
+    _, found, name = target.partition("zoneinfo/")
+    return name if found else ""
 
 
 def app_settings(argv: list[str] | None = None) -> Settings:

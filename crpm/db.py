@@ -1,8 +1,11 @@
-"""The SQLite store: connections, PRAGMAs, migrations and the transaction helper.
+"""The store: connections, migrations and the unit of work, and which engine a location picks.
 
-One connection per thread (sqlite3 connections are not shared across threads); writes go
-through `Store.write()`, which takes the write lock up front with BEGIN IMMEDIATE so that a
-transaction never fails half-way on a lock upgrade.
+`BaseStore` is the unit of work both engines share: one connection per thread, `write()` that
+nests as SAVEPOINTs and translates the driver's errors once, `read()` as one snapshot, and the
+numbered migrations (`sql/migrations/`, each a shared file and/or its dialect's part).
+`Store` is the SQLite engine, the embedded default: writes take the write lock up front with
+BEGIN IMMEDIATE so that a transaction never fails half-way on a lock upgrade. The PostgreSQL
+engine is `crpm.pgstore.PostgresStore`; `open_store` picks one from a path or a URL.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from crpm.clock import Clock, SystemClock
 from crpm.errors import Conflict, StoreBusy, StoreError, ValidationError
@@ -27,18 +31,250 @@ UNIQUE_FIELDS = {
 }
 
 
-def migrations() -> list[tuple[int, str, Path]]:
-    """The numbered .sql files, in order: (version, name, path)."""
-    found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        match = re.match(r"^(\d+)_(.+)\.sql$", path.name)
-        if match:
-            found.append((int(match.group(1)), match.group(2), path))
-    return sorted(found)
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+SQLITE_SCHEME = "sqlite:///"
 
 
-def latest_version() -> int:
-    return max((version for version, _, _ in migrations()), default=0)
+def is_postgres(location) -> bool:
+    """Whether a --db / CRPM_DB value names a PostgreSQL database (a URL) rather than a file."""
+    return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def open_store(location, clock: Clock | None = None) -> BaseStore:
+    """The store at `location`, opened and migrated: `postgresql://user@host:port/dbname` is
+    PostgreSQL; a path or `sqlite:///path` is a SQLite file (created if missing)."""
+    if is_postgres(location):
+        from crpm.pgstore import PostgresStore  # the driver is needed only for PostgreSQL
+
+        return PostgresStore.open(str(location), clock)
+    text = str(location)
+    return Store.open(
+        text[len(SQLITE_SCHEME) :] if text.startswith(SQLITE_SCHEME) else location, clock
+    )
+
+
+def shown_location(location) -> str:
+    """A store's location for a log line: a URL's password is left out."""
+    parts = urlsplit(str(location))
+    if not parts.password:
+        return str(location)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def migrations(dialect: str = "sqlite") -> list[tuple[int, str, tuple[Path, ...]]]:
+    """The numbered migrations of a dialect, in order: (version, name, files). A version's files
+    are the shared one in MIGRATIONS_DIR (run on every engine) then the dialect's own part in the
+    folder of its name beside it (`sqlite/`, `postgresql/`), either of which may be absent."""
+    names: dict[int, str] = {}
+    files: dict[int, list[Path]] = {}
+    for folder in (MIGRATIONS_DIR, MIGRATIONS_DIR / dialect):
+        for path in sorted(folder.glob("*.sql")):
+            match = re.match(r"^(\d+)_(.+)\.sql$", path.name)
+            if match:
+                version = int(match.group(1))
+                names.setdefault(version, match.group(2))
+                files.setdefault(version, []).append(path)
+    return [(version, names[version], tuple(files[version])) for version in sorted(files)]
+
+
+def latest_version(dialect: str = "sqlite") -> int:
+    return max((version for version, _, _ in migrations(dialect)), default=0)
+
+
+class BaseStore:
+    """The unit of work over one database, whatever its engine; subclasses say how to connect,
+    how a transaction starts and how the driver's errors read."""
+
+    dialect = "sqlite"
+    driver_error: type[Exception] = sqlite3.Error
+    read_begin = "BEGIN"  # a read transaction: one snapshot
+
+    def __init__(self, clock: Clock | None = None):
+        self.clock = clock or SystemClock()
+        self._local = threading.local()
+        self._connections: list = []
+        self._lock = threading.Lock()
+        # Writers of this process queue here rather than in the database's own lock wait.
+        self._write_lock = threading.RLock()
+
+    def connect(self):
+        """A new connection; the caller owns it."""
+        raise NotImplementedError
+
+    def _thread_connection(self):
+        """The connection this thread will keep (`conn`)."""
+        return self.connect()
+
+    @property
+    def conn(self):
+        """This thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._thread_connection()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                self._release(conn)
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _release(self, conn) -> None:
+        try:
+            conn.close()
+        except self.driver_error:
+            pass
+
+    @contextmanager
+    def write(self):
+        """The unit of work: all of it commits, or none of it does.
+
+        Called again inside one (a service calling another service's public method), it opens a
+        SAVEPOINT: the inner part rolls back alone if it fails, and commits with the outer one.
+        Store errors leave it as ours (`_translate`), once, wherever they happen.
+        """
+        with self._write_lock:
+            conn = self.conn
+            depth = getattr(self._local, "write_depth", 0)
+            if depth == 0 and conn.in_transaction:
+                raise RuntimeError("a write cannot start inside a read transaction")
+            begin, commit, undo = self._transaction_sql(depth)
+            self._run(conn, begin)
+            self._local.write_depth = depth + 1
+            try:
+                yield conn
+            except BaseException as exc:
+                _undo(conn, undo)
+                if isinstance(exc, self.driver_error):
+                    raise self._translate(exc) from None
+                raise
+            else:
+                try:
+                    self._run(conn, commit)
+                except BaseException:
+                    _undo(conn, undo)
+                    raise
+            finally:
+                self._local.write_depth = depth
+
+    def _begin_write(self) -> str:
+        """The statements that open a top-level unit of work and take the write lock."""
+        raise NotImplementedError
+
+    def _transaction_sql(self, depth: int) -> tuple[str, str, str]:
+        """(begin, commit, undo) for a unit of work `depth` levels inside another."""
+        if depth == 0:
+            return self._begin_write(), "COMMIT", "ROLLBACK"
+        name = f"unit_{depth}"
+        return f"SAVEPOINT {name}", f"RELEASE {name}", f"ROLLBACK TO {name}; RELEASE {name}"
+
+    def _run(self, conn, statements: str) -> None:
+        """Run transaction control statements, with a store error translated."""
+        try:
+            for statement in statements.split("; "):
+                conn.execute(statement)
+        except self.driver_error as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: Exception) -> Exception:
+        """A driver error as one of ours, so that no driver error escapes a service."""
+        raise NotImplementedError
+
+    @property
+    def in_write(self) -> bool:
+        """Whether this thread is inside a unit of work."""
+        return getattr(self._local, "write_depth", 0) > 0
+
+    @contextmanager
+    def read(self):
+        """A read transaction: every query inside sees one snapshot."""
+        conn = self.conn
+        if conn.in_transaction:  # already inside one: its snapshot is the one to use
+            yield conn
+            return
+        conn.execute(self.read_begin)
+        try:
+            yield conn
+        finally:
+            _rollback(conn)
+
+    def query(self, sql: str, params=()) -> list:
+        return self.conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params=()):
+        return self.conn.execute(sql, params).fetchone()
+
+    # --- schema -----------------------------------------------------------
+
+    def _has_migrations_table(self) -> bool:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        if not self._has_migrations_table():
+            return 0
+        return self.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
+
+    def migrate(self) -> list[int]:
+        """Apply every migration not yet recorded, each in its own transaction (holding the
+        write lock, so that two processes starting together apply each one once)."""
+        conn = self.conn
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        applied = []
+        for version, name, files in migrations(self.dialect):
+            for statement in self._begin_write().split("; "):
+                conn.execute(statement)
+            try:
+                done = conn.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ).fetchone()
+                if not done:
+                    for path in files:
+                        self._execute_script(conn, path.read_text(encoding="utf-8"))
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at)"
+                        " VALUES (?, ?, ?)",
+                        (version, name, self.clock.stamp()),
+                    )
+                    applied.append(version)
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+        return applied
+
+    def _execute_script(self, conn, script: str) -> None:
+        """Run a migration inside the open transaction."""
+        raise NotImplementedError
+
+    def table_names(self, conn) -> set[str]:
+        """The store's tables, as `conn` sees them (an older store may lack some)."""
+        raise NotImplementedError
+
+    def check_integrity(self) -> list[str]:
+        """Problems found by the engine's own checks; empty when the store is sound."""
+        return []
+
+    # --- whole tables, for moving a store across engines ---------------------------------
+
+    def stored_columns(self, table: str) -> list[str]:
+        """The columns of `table` that hold what was written (not the generated ones), in order."""
+        raise NotImplementedError
+
+    def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
+        """Insert `rows` (tuples in `columns` order, ids included) inside the open write."""
+        marks = ", ".join("?" * len(columns))
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def continue_ids(self, conn, table: str) -> None:
+        """After rows came in with their ids: the next id the store hands out follows them."""
 
 
 class StoreConnection(sqlite3.Connection):
@@ -46,18 +282,23 @@ class StoreConnection(sqlite3.Connection):
 
     clock: Clock
 
+    def stream(self, sql: str) -> sqlite3.Cursor:
+        """A query's rows, read as they are fetched (a SQLite cursor always is)."""
+        return self.execute(sql)
 
-class Store:
+    def tuples(self, sql: str, params=()) -> sqlite3.Cursor:
+        """The rows of a query as plain tuples, to iterate (a million rows: no `Row`s)."""
+        cursor = self.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params)
+
+
+class Store(BaseStore):
     """A SQLite database file with the CRPM schema and the clock every part reads "now" from."""
 
     def __init__(self, path: str | Path, clock: Clock | None = None):
+        super().__init__(clock)
         self.path = Path(path)
-        self.clock = clock or SystemClock()
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        # Writers of this process queue here rather than in SQLite's sleeping busy-wait.
-        self._write_lock = threading.RLock()
 
     @classmethod
     def open(cls, path: str | Path, clock: Clock | None = None) -> Store:
@@ -90,112 +331,40 @@ class Store:
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         return conn
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """This thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self.connect()
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+    def _begin_write(self) -> str:
+        return "BEGIN IMMEDIATE"
 
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                try:
-                    conn.close()
-                except sqlite3.ProgrammingError:
-                    pass
-            self._connections.clear()
-        self._local = threading.local()
+    def _translate(self, exc: sqlite3.Error) -> Exception:
+        return _translate(exc)
 
-    @contextmanager
-    def write(self):
-        """A write transaction: all of it commits, or none of it does."""
-        with self._write_lock:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _translate(exc) from None
-            try:
-                yield conn
-            except BaseException as exc:
-                _rollback(conn)
-                if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc) from None
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(conn)
-                raise _translate(exc) from None
-
-    @contextmanager
-    def read(self):
-        """A read transaction: every query inside sees one snapshot."""
-        conn = self.conn
-        if conn.in_transaction:  # already inside one: its snapshot is the one to use
-            yield conn
-            return
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            _rollback(conn)
-
-    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def query_one(self, sql: str, params=()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
-
-    # --- schema -----------------------------------------------------------
-
-    def schema_version(self) -> int:
-        conn = self.conn
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
-        ).fetchone()
-        if not exists:
-            return 0
-        return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-
-    def migrate(self) -> list[int]:
-        """Apply every migration not yet recorded, each in its own transaction."""
-        conn = self.conn
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    def _has_migrations_table(self) -> bool:
+        return bool(
+            self.query_one(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+            )
         )
-        applied = []
-        for version, name, path in migrations():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                done = conn.execute(
-                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-                ).fetchone()
-                if not done:
-                    _execute_script(conn, path.read_text(encoding="utf-8"))
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at)"
-                        " VALUES (?, ?, ?)",
-                        (version, name, self.clock.stamp()),
-                    )
-                    applied.append(version)
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
-        return applied
+
+    def _execute_script(self, conn, script: str) -> None:
+        _execute_script(conn, script)
+
+    def table_names(self, conn) -> set[str]:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def stored_columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.query(f"PRAGMA table_xinfo({table})") if row[6] == 0]
 
     def check_integrity(self) -> list[str]:
         """Problems found by SQLite's own checks; empty when the file is sound."""
         problems = [row[0] for row in self.query("PRAGMA integrity_check") if row[0] != "ok"]
         problems += [f"foreign key: {tuple(row)}" for row in self.query("PRAGMA foreign_key_check")]
         return problems
+
+
+def _undo(conn: sqlite3.Connection, statements: str) -> None:
+    """Roll back a unit of work or a savepoint; a connection already rolled back is left so."""
+    if conn.in_transaction:
+        for statement in statements.split("; "):
+            conn.execute(statement)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

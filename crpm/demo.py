@@ -1,9 +1,10 @@
 """Realistic, reproducible demo data written straight into an empty store.
 
-`generate` bypasses the per-purchase service for speed (bulk executemany in one transaction)
-but keeps every invariant the services keep: each stock change is a movement with the running
-stock after it, products.stock equals the sum of movements, cancellations and returns are rows,
-and the generation leaves audit rows. Events are written in time order, so movement ids follow
+`generate` bypasses the per-purchase service for speed (bulk executemany in one unit of work,
+`store.write()`) but keeps every invariant the services keep: each stock change is a movement
+with the running stock after it, written by the ledger's batch writer (`stock.record_movements`)
+so products.stock equals the sum of movements; cancellations and returns are rows, and the
+generation leaves audit rows. Events are written in time order, so movement ids follow
 time and `stock_after` reads like a real ledger.
 """
 
@@ -11,21 +12,32 @@ from __future__ import annotations
 
 import heapq
 import random
-import sqlite3
 from bisect import bisect_left
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 
 from crpm.bulkload import indexes_built_after
-from crpm.db import Store
+from crpm.db import BaseStore
 from crpm.errors import Conflict, ValidationError
 from crpm.models import TIME_FORMAT
 from crpm.permissions import SYSTEM, Actor
-from crpm.services import audit
+from crpm.services import audit, stock
 
 BATCH_LINES = 50_000
 BULK_TABLES = ("customers", "products", "purchases", "purchase_lines", "stock_movements")
+DESK_TABLES = {"tickets", "ticket_events", "quotes", "quote_lines"}
+# The tables demo data writes with ids of its own.
+ID_TABLES = (
+    "customers",
+    "products",
+    "purchases",
+    "purchase_lines",
+    "purchase_returns",
+    "tickets",
+    "quotes",
+)
 DAYS = 730
 CANCEL_RATE = 0.02
 RETURN_RATE = 0.03
@@ -200,24 +212,22 @@ PURCHASE_SQL = (
     " cancelled_at, cancelled_by, cancel_reason) VALUES (?, ?, ?, ?, 'demo', NULL, ?, ?, ?)"
 )
 # Demo sales carry no tax and no discount: net = quantity x unit price, and so for returns.
+# (The CAST: psycopg sends a small int as a smallint, and their product would overflow it.)
 LINE_SQL = (
     "INSERT INTO purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents,"
-    " net_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5)"
+    " net_cents) VALUES (?1, ?2, ?3, ?4, ?5, CAST(?4 AS INTEGER) * ?5)"
 )
 RETURN_SQL = (
     "INSERT INTO purchase_returns (id, line_id, quantity, returned_at, recorded_by, reason,"
     " net_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
     " ?3 * (SELECT unit_price_cents FROM purchase_lines WHERE id = ?2))"
 )
-MOVEMENT_SQL = (
-    "INSERT INTO stock_movements (product_id, kind, quantity, stock_after, purchase_id, reason,"
-    " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclass
 class _Ledger:
-    """Running stock per product and the rows waiting to be written."""
+    """The simulation's running stock per product, and its movements waiting to be written
+    (by `stock.record_movements`, which also moves products.stock)."""
 
     stock: list[int]
     restock_batch: list[int]
@@ -245,7 +255,7 @@ class _Ledger:
 
 
 def generate(
-    store: Store,
+    store: BaseStore,
     customers: int,
     products: int,
     purchases: int,
@@ -265,17 +275,29 @@ def generate(
     start = end - timedelta(days=DAYS)
     with store.write() as conn:
         _require_empty(conn)
-        conn.execute("PRAGMA cache_size=-131072")
-        try:
-            with indexes_built_after(conn, BULK_TABLES):
-                counts = _fill(conn, rng, customers, products, purchases, start, end, progress)
-            for entity, rows in counts.items():
-                audit.record(
-                    conn, actor, "demo-data", entity, None, after={"rows": rows, "seed": seed}
-                )
-        finally:
-            conn.execute("PRAGMA cache_size=-32000")
+        desk = store.table_names(conn) >= DESK_TABLES
+        with _bulk_load(store, conn):
+            counts = _fill(conn, rng, customers, products, purchases, start, end, progress, desk)
+        for table in ID_TABLES:
+            store.continue_ids(conn, table)
+        for entity, rows in counts.items():
+            audit.record(conn, actor, "demo-data", entity, None, after={"rows": rows, "seed": seed})
     return counts
+
+
+@contextmanager
+def _bulk_load(store: BaseStore, conn):
+    """SQLite: a larger page cache, and the indexes built once after the rows are in.
+    PostgreSQL keeps its indexes up as the rows come."""
+    if store.dialect != "sqlite":
+        yield
+        return
+    conn.execute("PRAGMA cache_size=-131072")
+    try:
+        with indexes_built_after(conn, BULK_TABLES):
+            yield
+    finally:
+        conn.execute("PRAGMA cache_size=-32000")
 
 
 def _check_sizes(customers: int, products: int, purchases: int) -> None:
@@ -286,14 +308,14 @@ def _check_sizes(customers: int, products: int, purchases: int) -> None:
         raise ValidationError("purchases", "need at least one customer and one product")
 
 
-def _require_empty(conn: sqlite3.Connection) -> None:
+def _require_empty(conn) -> None:
     for table in ("customers", "products", "purchases"):
         count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if count:
             raise Conflict("store", f"demo data needs an empty store, this one has {count} {table}")
 
 
-def _fill(conn, rng, customers, products, purchases, start, end, progress) -> dict:
+def _fill(conn, rng, customers, products, purchases, start, end, progress, desk: bool) -> dict:
     conn.executemany(
         "INSERT INTO customers (id, name, email, phone, company, address, city, country, notes,"
         " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
@@ -311,10 +333,6 @@ def _fill(conn, rng, customers, products, purchases, start, end, progress) -> di
     _opening_stock(rng, ledger, popularity, purchases, _text(start))
     sales = _Sales(conn, rng, ledger, catalogue, popularity, customers, purchases, progress)
     sales.run(start, end)
-    conn.executemany(
-        "UPDATE products SET stock = ? WHERE id = ?",
-        [(ledger.stock[pid], pid) for pid in range(1, products + 1)],
-    )
     _retire_some(conn, rng, customers, products, end)
     counts = {
         "customer": customers,
@@ -324,7 +342,7 @@ def _fill(conn, rng, customers, products, purchases, start, end, progress) -> di
         "purchase_return": sales.return_id,
         "stock_movement": sales.movement_count,
     }
-    if customers and _has_tables(conn, "tickets", "ticket_events", "quotes", "quote_lines"):
+    if customers and desk:
         counts["ticket"] = _tickets(conn, rng, customers, max(1, purchases // 200), start, end)
         if products:
             counts["quote"] = _quotes(conn, rng, customers, products, max(1, purchases // 500), end)
@@ -539,8 +557,7 @@ class _Sales:
         for sql in (PURCHASE_SQL, LINE_SQL, RETURN_SQL):
             self.conn.executemany(sql, self.rows[sql])
             self.rows[sql].clear()
-        self.conn.executemany(MOVEMENT_SQL, self.ledger.movements)
-        self.movement_count += len(self.ledger.movements)
+        self.movement_count += stock.record_movements(self.conn, self.ledger.movements)
         self.ledger.movements.clear()
         if self.progress:
             self.progress(self.line_id, self.total_lines)
@@ -592,14 +609,6 @@ TICKET_SUBJECTS = (
 )
 TICKET_STATUSES = (("open", "in_progress", "resolved", "closed"), (15, 10, 25, 50))
 QUOTE_STATUSES = (("requested", "priced", "rejected", "expired"), (20, 30, 20, 30))
-
-
-def _has_tables(conn: sqlite3.Connection, *names: str) -> bool:
-    marks = ", ".join("?" for _ in names)
-    found = conn.execute(
-        f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names
-    ).fetchone()[0]
-    return found == len(names)
 
 
 def _tickets(conn, rng, customers: int, count: int, start: datetime, end: datetime) -> int:

@@ -37,10 +37,13 @@ class Conflict(CRPMError):
 
 
 class OutOfStock(CRPMError):
+    """A quantity beyond the stock; names the field and the reason like a ValidationError."""
+
+    field = "quantity"
+
     def __init__(self, sku: str, name: str, available: int, requested: int):
-        super().__init__(
-            f"quantity: only {available} of {sku} ({name}) in stock, {requested} requested"
-        )
+        self.reason = f"only {available} of {sku} ({name}) in stock, {requested} requested"
+        super().__init__(f"{self.field}: {self.reason}")
         self.sku = sku
         self.available = available
         self.requested = requested

@@ -10,11 +10,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
 from crpm.clock import TIME_FORMAT
 from crpm.errors import ValidationError
+from crpm.shoplocale import DEFAULT_LOCALE, example_amount, money_text, read_amount
 
 MAX_CENTS = 10**12  # ten billion in money: beyond that a typo is likelier than a sale
 MAX_QUANTITY = 1_000_000
@@ -23,6 +25,11 @@ PHONE_RE = re.compile(r"^[0-9 +\-()]*$")
 INT_RE = re.compile(r"[+-]?[0-9]+")
 ASCII_DIGITS = re.compile(r"[0-9]+")
 MONEY_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
+# A dot-atom local part and a dotted LDH domain: what email_validator accepts without changes
+# other than lower-casing the domain (anything else goes through email_validator itself).
+ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+PLAIN_EMAIL = re.compile(rf"^({ATOM}(?:\.{ATOM})*)@({LABEL}(?:\.{LABEL})+)$")
 
 TEXT_LIMITS = {
     "name": 200,
@@ -51,8 +58,11 @@ def parse_time(value, field_name: str = "date") -> str:
     """An ISO date or date-time (naive means UTC) as stored text, in the years 1900-9999.
 
     Stored times compare as text, which holds only for four-digit years; the range also keeps
-    "the day after" and a period after it inside what datetime can hold.
+    "the day after" and a period after it inside what datetime can hold. Text already in the
+    stored form (what an import reads a million times) is checked and kept as it is.
     """
+    if type(value) is str and _is_stored_time(value):
+        return value
     if isinstance(value, datetime):
         moment, text = value, value.isoformat(sep=" ")
     elif isinstance(value, date):
@@ -77,6 +87,18 @@ def parse_time(value, field_name: str = "date") -> str:
     return moment.strftime(TIME_FORMAT)
 
 
+def _is_stored_time(text: str) -> bool:
+    """Exactly 'YYYY-MM-DD HH:MM:SS' in ASCII, a real moment in the years parse_time takes."""
+    if len(text) != 19 or text[10] != " " or text[13] != ":" or text[16] != ":":
+        return False
+    if not text.isascii():
+        return False
+    try:
+        return in_year_range(datetime.fromisoformat(text))
+    except ValueError:
+        return False
+
+
 def in_year_range(moment: datetime) -> bool:
     return MIN_YEAR <= moment.year <= MAX_YEAR
 
@@ -84,21 +106,38 @@ def in_year_range(moment: datetime) -> bool:
 # --- money ------------------------------------------------------------------
 
 
-def parse_money(value, field_name: str = "price") -> int:
-    """Text, int or Decimal to integer cents: not negative, at most two decimals."""
+def parse_money(value, field_name: str = "price", locale: str | None = None) -> int:
+    """Text, int or Decimal to integer cents: not negative, at most two decimals.
+
+    A plain amount like 12.50 (always valid; an import reads a million of them) takes the
+    short way; with the shop's `locale` an amount typed its way ("4,95", "1.234,50" in de_DE)
+    is read too; everything else takes the full checks with their messages.
+    """
+    if type(value) is str:
+        whole, dot, part = value.partition(".")
+        if (
+            is_digits(whole)
+            and len(whole) < 10
+            and (not dot or len(part) in (1, 2) and is_digits(part))
+        ):
+            return int(whole) * 100 + (int(part.ljust(2, "0")) if dot else 0)
     if isinstance(value, float):
         raise ValidationError(field_name, "give money as text or Decimal, not a float")
     if isinstance(value, Decimal):
         text = format(value, "f")
     else:
         text = str(value if value is not None else "").strip()
+    typed = read_amount(text, locale) if locale and text and not MONEY_RE.match(text) else None
+    if typed is not None and MONEY_RE.match(format(typed, "f")):
+        text = format(typed, "f")
     if not text:
         raise ValidationError(field_name, "is required")
     if text.startswith("-"):
         raise ValidationError(field_name, "must not be negative")
     if not MONEY_RE.match(text):
+        example = example_amount(locale or DEFAULT_LOCALE)
         raise ValidationError(
-            field_name, f"{text!r} is not an amount like 12.50 (two decimals at most)"
+            field_name, f"{text!r} is not an amount like {example} (two decimals at most)"
         )
     try:
         cents = int(Decimal(text) * 100)
@@ -109,17 +148,24 @@ def parse_money(value, field_name: str = "price") -> int:
     return cents
 
 
-def format_money(cents: int, symbol: str = "") -> str:
+def format_money(
+    cents: int, symbol: str = "", grouped: bool = True, locale: str = DEFAULT_LOCALE
+) -> str:
+    """Integer cents as text with two decimals, the one place money is written: grouped, in
+    the shop's locale with its symbol, on pages and documents ("$1,234.50" in en_US,
+    "1.234,50 €" in de_DE; crpm/shoplocale.py, by Babel); ungrouped without a symbol,
+    "1234.50", in the CLI, the API and CSV files (`cents_to_decimal_text`), which parse_money
+    reads back whatever the locale."""
+    if grouped:
+        return money_text(cents, symbol, locale)
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(int(cents)), 100)
-    return f"{sign}{symbol}{whole:,}.{part:02d}"
+    return f"{sign}{symbol}{whole}.{part:02d}"
 
 
 def cents_to_decimal_text(cents: int) -> str:
-    """Money as a plain decimal string with two places, as the CLI and API print it."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole}.{part:02d}"
+    """Money as a plain decimal, "1234.50": format_money ungrouped, as a one-argument formatter."""
+    return format_money(cents, grouped=False)
 
 
 # --- text, numbers, contact details ------------------------------------------
@@ -138,12 +184,31 @@ def clean_text(value, field_name: str, required: bool = False) -> str:
 
 
 def clean_email(value) -> str:
+    """An e-mail address as email_validator normalises it. A plain ASCII address whose domain
+    already passed once is the same text with its domain lower-cased, so it skips the domain
+    check (the slow part; an import meets the same few domains a million times)."""
+    if type(value) is str:
+        text = value.strip()
+        match = PLAIN_EMAIL.match(text)
+        if match and len(match.group(1)) <= 64 and len(text) <= TEXT_LIMITS["email"]:
+            domain = match.group(2).lower()
+            if "xn--" not in domain and _valid_domain(domain):  # punycode comes back as Unicode
+                return f"{match.group(1)}@{domain}"
     text = clean_text(value, "email", required=True)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValidationError("email", f"{text!r} is not a valid e-mail address ({exc})") from None
     return result.normalized
+
+
+@lru_cache(maxsize=4096)
+def _valid_domain(domain: str) -> bool:
+    try:
+        validate_email(f"check@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def clean_phone(value) -> str:
@@ -159,9 +224,11 @@ def clean_phone(value) -> str:
 
 
 def parse_int(value, field_name: str, minimum: int = 0, maximum: int = MAX_QUANTITY) -> int:
-    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+    if type(value) is str and is_digits(value):  # the usual case first: plain digits
+        number = int(value)
+    elif isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
         raise ValidationError(field_name, "must be a whole number")
-    if isinstance(value, (int, float)):
+    elif isinstance(value, (int, float)):
         number = int(value)
     elif INT_RE.fullmatch(str(value).strip()):
         number = int(str(value).strip())
@@ -200,45 +267,53 @@ CUSTOMER_FIELDS = ("name", "email", "phone", "company", "address", "city", "coun
 PRODUCT_FIELDS = ("sku", "name", "category", "description", "price", "reorder_level")
 
 
+def clean_record_fields(
+    fields: dict, partial: bool, noun: str, names: tuple[str, ...], cleaners: dict
+) -> dict:
+    """Validate a record's input: every field one of `names` (with partial, only those given),
+    each through its cleaner in `cleaners` or else as plain optional text."""
+    unknown = set(fields) - set(names)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], f"is not a {noun} field")
+    return {
+        name: cleaners.get(name, lambda v, n=name: clean_text(v, n))(fields.get(name))
+        for name in (fields if partial else names)
+    }
+
+
 def clean_customer_fields(fields: dict, partial: bool = False) -> dict:
     """Validate customer input; with partial, only the fields given."""
-    unknown = set(fields) - set(CUSTOMER_FIELDS)
-    if unknown:
-        raise ValidationError(sorted(unknown)[0], "is not a customer field")
     cleaners = {
         "name": lambda v: clean_text(v, "name", required=True),
         "email": clean_email,
         "phone": clean_phone,
     }
-    names = fields if partial else CUSTOMER_FIELDS
-    return {
-        name: cleaners.get(name, lambda v, n=name: clean_text(v, n))(fields.get(name))
-        for name in names
-    }
+    return clean_record_fields(fields, partial, "customer", CUSTOMER_FIELDS, cleaners)
 
 
 def clean_product_fields(fields: dict, partial: bool = False) -> dict:
     """Validate product input; price becomes price_cents."""
-    unknown = set(fields) - set(PRODUCT_FIELDS)
-    if unknown:
-        raise ValidationError(sorted(unknown)[0], "is not a product field")
     cleaners = {
         "sku": lambda v: clean_text(v, "sku", required=True),
         "name": lambda v: clean_text(v, "name", required=True),
-        "category": lambda v: clean_text(v, "category"),
-        "description": lambda v: clean_text(v, "description"),
         "price": lambda v: parse_money(v, "price"),
         "reorder_level": lambda v: parse_int(0 if v in (None, "") else v, "reorder_level"),
     }
-    names = fields if partial else PRODUCT_FIELDS
-    cleaned = {name: cleaners[name](fields.get(name)) for name in names}
+    cleaned = clean_record_fields(fields, partial, "product", PRODUCT_FIELDS, cleaners)
     if "price" in cleaned:
         cleaned["price_cents"] = cleaned.pop("price")
     return cleaned
 
 
+class AsDict:
+    """A dataclass record that gives its fields as a plain dict (for tables and JSON)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class Customer:
+class Customer(AsDict):
     id: int
     name: str
     email: str
@@ -252,12 +327,9 @@ class Customer:
     created_at: str
     updated_at: str
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Product:
+class Product(AsDict):
     id: int
     sku: str
     name: str
@@ -273,9 +345,6 @@ class Product:
     @property
     def low_stock(self) -> bool:
         return self.stock <= self.reorder_level
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -416,5 +485,7 @@ class SalesDocument:
     prices_include_tax: bool
     currency: str = "$"
     purchase_id: int | None = None
+    time_zone: str = "UTC"  # the shop's: the date of issue printed is its day
+    locale: str = "en_US"  # the shop's: how amounts are printed
     refers_to: str | None = None
     note: str = ""  # the payment note on an invoice, the reason on a credit note

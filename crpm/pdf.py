@@ -16,6 +16,7 @@ from pathlib import Path
 from fpdf import FPDF, FontFace, XPos, YPos
 
 from crpm.models import DocumentLine, Party, SalesDocument, format_money
+from crpm.shoplocale import show_time
 
 LOGGER = logging.getLogger(__name__)
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -74,8 +75,8 @@ def render(document: SalesDocument) -> bytes:
 
 
 def money(cents: int, document: SalesDocument) -> str:
-    """Every amount on the page, e.g. "$1,234.50" or "-$3.00"."""
-    return format_money(cents, document.currency)
+    """Every amount on the page, e.g. "$1,234.50" or "-$3.00" (the shop's locale's way)."""
+    return format_money(cents, document.currency, locale=document.locale)
 
 
 def rate_text(rate: Decimal) -> str:
@@ -141,7 +142,10 @@ def _all_text(document: SalesDocument) -> str:
 def _heading(pdf: FPDF, document: SalesDocument) -> None:
     pdf.set_font(MAIN_FONT, "B", 20)
     pdf.cell(0, 10, TITLES[document.kind], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    facts = [("Number", document.number), ("Date of issue", document.issued_at[:10])]
+    facts = [
+        ("Number", document.number),
+        ("Date of issue", show_time(document.issued_at, document.time_zone)[:10]),
+    ]
     if document.refers_to:
         facts.append(("Credits invoice", document.refers_to))
     for label, value in facts:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from crpm.errors import ValidationError
-from crpm.models import parse_money
+from crpm.models import cents_to_decimal_text, parse_money
 
 HUNDRED = Decimal(100)
 MAX_RATE_PLACES = 4  # 8.875% is a real sales tax; a rate is kept as its exact decimal text
@@ -189,4 +189,4 @@ def discount_text(discount: Discount) -> str:
     """A discount as typed and stored: "10%", "5.00", or "" for none."""
     if discount.percent:
         return f"{discount.percent.normalize():f}%"
-    return f"{discount.cents // 100}.{discount.cents % 100:02d}" if discount.cents else ""
+    return cents_to_decimal_text(discount.cents) if discount.cents else ""

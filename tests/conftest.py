@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 
 import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The server's zone is the shop's default one (crpm.config.server_zone): fixed, so that a test's
+# days are the same on every machine; the apps the tests launch inherit it.
+os.environ["TZ"] = "UTC"
+# Kept analytics mirrors of PostgreSQL stores (crpm/analytics/mirrorfile.py) go to a folder of
+# the run's, not the user's cache; the apps the tests launch inherit it.
+os.environ["CRPM_CACHE_DIR"] = tempfile.mkdtemp(prefix="crpm-test-cache-")
+atexit.register(shutil.rmtree, os.environ["CRPM_CACHE_DIR"], True)
 
 from crpm.clock import FixedClock  # noqa: E402
 from crpm.permissions import SYSTEM, Actor  # noqa: E402
@@ -37,6 +47,34 @@ def clock(request) -> FixedClock:
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "crpm.db"
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema on the local PostgreSQL server, as a store URL (tests/pgserver.py)."""
+    from tests.pgserver import fresh_schema
+
+    with fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request, tmp_path):
+    """Where a test's store lives, once per engine: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield tmp_path / "crpm.db"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def services_on_each_engine(store_location, clock) -> Services:
+    """The services over a store of each engine. A module whose service runs on both says so:
+    `@pytest.fixture` `def services(services_on_each_engine): return services_on_each_engine`."""
+    services = open_services(store_location, clock)
+    yield services
+    assert_invariants(services.store)
+    services.store.close()
 
 
 @pytest.fixture
@@ -156,7 +194,9 @@ def launch_app():
     """Launch the dashboard in-process on a free port against a store; returns (url, services).
     The app's clock stands at TODAY unless a `clock` is given.
 
-    Every app launched is closed, and its store checked, at the end of the session.
+    `launch.close(services)` closes an app and checks its store before its fixture lets go of
+    the store (a PostgreSQL schema is dropped then); every app still open is closed, and its
+    store checked, at the end of the session.
     """
     import socket
 
@@ -177,8 +217,15 @@ def launch_app():
         launched.append((demo, app_services))
         return f"http://127.0.0.1:{port}/", app_services
 
+    def close(app_services) -> None:
+        for demo, services in [pair for pair in launched if pair[1] is app_services]:
+            launched.remove((demo, services))
+            demo.close()
+            demo.crpm_context.close()
+            assert_invariants(services.store)
+            services.store.close()
+
+    launch.close = close
     yield launch
-    for demo, app_services in launched:
-        demo.close()
-        assert_invariants(app_services.store)
-        app_services.store.close()
+    for _demo, app_services in list(launched):
+        close(app_services)

@@ -174,5 +174,19 @@ def scratch_files(db: Path) -> list[str]:
     return sorted(path.name for path in db.parent.glob(SCRATCH))
 
 
+def kill_with_scratch_file(process: subprocess.Popen, db: Path, seconds: float = 120) -> bool:
+    """SIGKILL the import once its scratch file exists (a loaded machine starts it late);
+    False if the import finished, or `seconds` passed, before one appeared."""
+    waited = 0.0
+    while not scratch_files(db) and process.poll() is None and waited < seconds:
+        time.sleep(0.01)
+        waited += 0.01
+    caught = bool(scratch_files(db)) and process.poll() is None
+    if caught:
+        process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    return caught
+
+
 if __name__ == "__main__":
     clerk(*sys.argv[1:3])

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import pytest
 
+from crpm import db
 from crpm.config import Settings
 from crpm.permissions import Actor
 from crpm.services.passwords import PasswordHasher
@@ -29,6 +34,23 @@ DAYS = {
 }
 
 STAFF = Actor(username="clerk", role="staff")
+# A test of a service on both engines (`services_on_each_engine`) that is about one engine only
+# (its query plans, say), or whose service does not run on PostgreSQL yet.
+SQLITE_ONLY = pytest.mark.parametrize("store_location", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize("store_location", ["postgresql"], indirect=True)
+# The administrator login of the browser tests' dashboard (tests/browser/conftest.py, `site`).
+BROWSER_ADMIN = ("admin", "browser-admin-Secret-6m")
+
+# Debian's Chromium, headless, reaching nothing but the app (tests and bench/bench_browser.py).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def env_hasher() -> PasswordHasher:
@@ -47,17 +69,18 @@ def assert_invariants(store) -> None:
     assert [row[0] for row in orphans] == []
 
 
+# The ordinary tables of a store, by engine (on SQLite, FTS shadow tables included).
+TABLES_SQL = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
+    "postgresql": "SELECT table_name FROM information_schema.tables"
+    " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+}
+
+
 def store_snapshot(store, leave_out: tuple[str, ...] = ()) -> dict:
-    """Every row of every ordinary table (FTS shadow tables included) but those left out, for
-    before/after checks."""
-    tables = [
-        row[0]
-        for row in store.query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
-        )
-        if row[0] not in leave_out
-    ]
+    """Every row of every ordinary table but those left out, for before/after checks."""
+    tables = [row[0] for row in store.query(TABLES_SQL[store.dialect]) if row[0] not in leave_out]
     return {
         table: [tuple(row) for row in store.query(f'SELECT * FROM "{table}"')] for table in tables
     }
@@ -86,6 +109,15 @@ class Outcome:
 
     def text(self) -> str:
         return json.dumps([self.message, self.data], default=str)
+
+
+def cli_demo_data(db_path, customers: int, products: int, purchases: int) -> int:
+    """Fill a store with demo data through the CLI (`python -m crpm demo-data`); its exit code."""
+    from crpm.__main__ import main
+
+    counts = {"customers": customers, "products": products, "purchases": purchases}
+    options = [part for name, n in counts.items() for part in (f"--{name}", str(n))]
+    return main(["--db", str(db_path), "demo-data", *options])
 
 
 def log_in(url: str, username: str, password: str) -> dict:
@@ -195,3 +227,29 @@ def log_out(page):
     page.crpm_problems.console[before:] = [
         text for text in logged if not STREAM_TEARDOWN.match(text)
     ]
+
+
+def copy_migrations_before(version: int, root: Path, dialect: str) -> None:
+    """The shared files and the dialect's parts of every migration below `version`, as they
+    lie under the migrations root, copied under `root`."""
+    for number, _, files in db.migrations(dialect):
+        for path in files if number < version else ():
+            target = root / path.relative_to(db.MIGRATIONS_DIR)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def store_on(engine: str, folder: Path):
+    """Where a launched app keeps its store: a SQLite file in `folder`, or a fresh PostgreSQL
+    schema (tests/pgserver.py), dropped when the block ends (after the app is closed)."""
+    if engine == "sqlite":
+        yield folder / "crpm.db"
+        return
+    from tests.pgserver import fresh_schema
+
+    with fresh_schema() as url:
+        yield url

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from crpm.commands import open_existing
+from crpm.commands import UsageError, open_existing
+from crpm.db import SQLITE_SCHEME, is_postgres
 from crpm.permissions import SYSTEM
+from crpm.services.backup import POSTGRES_INSTEAD
 
 
 def register(subparsers) -> None:
@@ -17,19 +19,26 @@ def register(subparsers) -> None:
     restore.set_defaults(handler=run_restore)
 
 
-def run_backup(args) -> int:
-    from crpm.backup import backup
+def sqlite_file(location: str) -> str:
+    """The SQLite file a --db names; a PostgreSQL URL is refused with what to use instead."""
+    if is_postgres(location):
+        raise UsageError(POSTGRES_INSTEAD)
+    return location.removeprefix(SQLITE_SCHEME)
 
-    store = open_existing(args.db)
-    result = backup(store, args.file, SYSTEM)
+
+def run_backup(args) -> int:
+    from crpm.services.backup import BackupService
+
+    result = BackupService(open_existing(sqlite_file(args.db))).backup(SYSTEM, args.file)
     print(f"backup written to {result['file']}: {_describe(result)}")
     return 0
 
 
 def run_restore(args) -> int:
-    from crpm.backup import restore
+    from crpm.db import Store
+    from crpm.services.backup import BackupService
 
-    result = restore(args.file, args.db, SYSTEM)
+    result = BackupService(Store(sqlite_file(args.db))).restore(SYSTEM, args.file)
     print(f"{args.db} restored from {args.file}: {_describe(result)}")
     return 0
 

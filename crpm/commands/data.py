@@ -29,13 +29,12 @@ def register(subparsers) -> None:
 
 
 def run_import(args) -> int:
-    from crpm import importer
-    from crpm.db import Store
+    from crpm.db import open_store
+    from crpm.services.importer import ImportService
 
-    store = Store.open(args.db)
+    imports = ImportService(open_store(args.db))
     with ProgressBar("B", unit_scale=True) as bar:
-        report = importer.run(
-            store,
+        report = imports.run(
             SYSTEM,
             args.kind,
             args.file,
@@ -48,14 +47,14 @@ def run_import(args) -> int:
 
 
 def run_export(args) -> int:
-    from crpm import exporter
+    from crpm.services.exporter import ExportService
 
-    store = open_existing(args.db)
+    exports = ExportService(open_existing(args.db))
     if args.file == "-":
-        rows = exporter.export(store, SYSTEM, args.kind, sys.stdout)
+        rows = exports.export(SYSTEM, args.kind, sys.stdout)
     else:
         with ProgressBar(" rows") as bar:
-            rows = exporter.export(store, SYSTEM, args.kind, args.file, progress=bar)
+            rows = exports.export(SYSTEM, args.kind, args.file, progress=bar)
         print(f"{rows:,} {args.kind} row(s) written to {args.file}")
     return 0
 
@@ -85,6 +84,6 @@ class ProgressBar:
 
 
 def exporter_kinds() -> tuple[str, ...]:
-    from crpm.exporter import KINDS
+    from crpm.services.exporter import KINDS
 
     return KINDS

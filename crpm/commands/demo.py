@@ -6,7 +6,7 @@ import time
 
 from crpm.commands import UsageError
 from crpm.commands.data import ProgressBar
-from crpm.db import Store
+from crpm.db import open_store
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,7 @@ def run_demo(args) -> int:
     for name in ("customers", "products", "purchases"):
         if getattr(args, name) < 0:
             raise UsageError(f"--{name} must be 0 or more")
-    store = Store.open(args.db)
+    store = open_store(args.db)
     started = time.perf_counter()
     with ProgressBar(" purchase lines", total=args.purchases, unit_scale=True) as report:
         counts = generate(

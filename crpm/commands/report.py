@@ -7,12 +7,11 @@ import json
 import sys
 
 from crpm.commands import UsageError, open_existing
-from crpm.models import format_money, parse_int
+from crpm.models import cents_to_decimal_text, format_money, parse_int
 from crpm.permissions import SYSTEM
 
 REPORTS = ("summary", "top-customers", "products", "trend", "stock", "rfm", "tax")
 FORMATS = ("table", "csv", "json")
-GRAINS = ("day", "week", "month")
 SUMMARY_KEYS = (
     "revenue_cents", "gross_sales_cents", "returns_cents", "units_sold", "orders",
     "average_order_value_cents", "active_customers", "new_customers", "products_sold",
@@ -37,11 +36,16 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "report",
         help="sales reports: " + ", ".join(REPORTS),
-        description="Sales reports over [--from, --to) (dates or date-times, UTC).",
+        description="Sales reports over [--from, --to): a date (YYYY-MM-DD) is the shop's day,"
+        " in its time zone; a date-time without an offset is UTC.",
     )
     parser.add_argument("report", metavar="REPORT", help=" | ".join(REPORTS))
-    parser.add_argument("--from", dest="date_from", metavar="DATE", help="first moment counted")
-    parser.add_argument("--to", dest="date_to", metavar="DATE", help="first moment NOT counted")
+    parser.add_argument(
+        "--from", dest="date_from", metavar="DATE", help="first day (or moment) counted"
+    )
+    parser.add_argument(
+        "--to", dest="date_to", metavar="DATE", help="first day (or moment) NOT counted"
+    )
     parser.add_argument("--limit", metavar="N", help="at most N rows (ranked reports: 10)")
     parser.add_argument("--format", default="table", metavar="FORMAT", help=" | ".join(FORMATS))
     parser.add_argument("--grain", default="day", metavar="GRAIN", help="trend: day|week|month")
@@ -55,14 +59,15 @@ def register(subparsers) -> None:
 
 
 def run_report(args) -> int:
+    from crpm.analytics import Analytics, DateRange
+    from crpm.analytics.periods import GRAINS
+
     if args.report not in REPORTS:
         raise UsageError(f"unknown report {args.report!r} (choose from {', '.join(REPORTS)})")
     if args.format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     if args.grain not in GRAINS:
         raise UsageError(f"--grain must be one of {', '.join(GRAINS)}")
-    from crpm.analytics import Analytics, DateRange
-
     DateRange.parse(args.date_from, args.date_to)  # a bad date fails before the store is read
     analytics = Analytics(open_existing(args.db))
     try:
@@ -138,49 +143,24 @@ REPORT_RUNNERS = {
 
 
 def emit(result, fmt: str, out=None) -> None:
-    """A summary (dict) or a report (DataFrame) as a table, CSV or JSON on stdout."""
-    from crpm.analytics import public_record, public_records
+    """A summary (dict) or a report (DataFrame) as a table, CSV or JSON on stdout, given out by
+    crpm.analytics.output: money as decimal text, in the table with thousands separators."""
+    from crpm.analytics.output import public_name, public_record, public_records
 
     out = out or sys.stdout
+    money = format_money if fmt == "table" else cents_to_decimal_text
     if isinstance(result, dict):
-        if fmt == "json":
-            json.dump(public_record(result), out, indent=2)
-            out.write("\n")
-            return
-        rows = [{"figure": key, "value": value} for key, value in public_record(result).items()]
-        if fmt == "table":
-            rows = [
-                {"figure": key.removesuffix("_cents"), "value": _table_cell(key, value)}
-                for key, value in result.items()
-            ]
-        _write_rows(rows, ["figure", "value"], fmt, out)
-        return
-    if fmt == "json":
-        json.dump(public_records(result), out, indent=2)
-        out.write("\n")
-        return
-    if fmt == "table":
-        records = [
-            {key.removesuffix("_cents"): _table_cell(key, value) for key, value in row.items()}
-            for row in result.to_dict(orient="records")
-        ]
+        data = public_record(result, money)
+        rows = [{"figure": key, "value": value} for key, value in data.items()]
+        columns = ["figure", "value"]
     else:
-        records = public_records(result)
-    columns = [column.removesuffix("_cents") for column in result.columns]
-    _write_rows(records, columns, fmt, out)
-
-
-def _table_cell(key: str, value):
-    from crpm.analytics import public_value
-
-    value = public_value(value)
-    if value is None:
-        return ""
-    if key.endswith("_cents"):
-        return format_money(int(value))
-    if key == "period":
-        return str(value)[:10]
-    return value
+        data = rows = public_records(result, money)
+        columns = [public_name(column) for column in result.columns]
+    if fmt == "json":
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    else:
+        _write_rows(rows, columns, fmt, out)
 
 
 def _write_rows(rows: list[dict], columns: list[str], fmt: str, out) -> None:
@@ -192,7 +172,7 @@ def _write_rows(rows: list[dict], columns: list[str], fmt: str, out) -> None:
     if not rows:
         out.write("(no rows)\n")
         return
-    cells = [[str(row[column]) for column in columns] for row in rows]
+    cells = [["" if row[c] is None else str(row[c]) for c in columns] for row in rows]
     widths = [
         max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)
     ]

@@ -12,25 +12,27 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crpm.clock import TIME_FORMAT
 from crpm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crpm.models import (
     CUSTOMER_FIELDS,
+    AsDict,
     Page,
     clean_customer_fields,
     clean_email,
     is_digits,
     parse_id,
 )
-from crpm.permissions import ROLES, Actor, require
+from crpm.permissions import ROLES, Actor, ensure, registering
 from crpm.services import audit
 from crpm.services.customers import CustomerService
-from crpm.services.erasure import erase
+from crpm.services.erasure import ErasureService
 from crpm.services.passwords import PasswordHasher, weakness
 from crpm.services.search import clamp_page
+from crpm.services.sqlparts import Where, assignments, read_page
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
@@ -45,7 +47,6 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 ADMIN_USERNAME = "admin"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}$")
-PROFILE_FIELDS = ("name", "phone", "company", "address", "city", "country")
 ANONYMOUS = Actor("anonymous", "customer")
 NOT_LOGGED_IN = "this login is not valid any more; please log in again"
 
@@ -65,7 +66,7 @@ LOGIN_SQL = (
 
 
 @dataclass(frozen=True)
-class User:
+class User(AsDict):
     """A login as admins see it; the password hash never leaves the store."""
 
     id: int
@@ -84,9 +85,6 @@ class User:
     def from_row(cls, row, now: str) -> User:
         fields = {**dict(row), "active": bool(row["active"])}
         return cls(**fields, locked=bool(row["locked_until"] and row["locked_until"] > now))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _token_hash(token: str) -> str:
@@ -160,9 +158,12 @@ def clean_username(value) -> str:
 
 
 class AccountService:
-    def __init__(self, store, hasher: PasswordHasher | None = None):
+    def __init__(
+        self, store, hasher: PasswordHasher | None = None, customers: CustomerService | None = None
+    ):
         self.store = store
         self.hasher = hasher or PasswordHasher()
+        self.customers = customers or CustomerService(store)  # registration and profiles
 
     # --- logging in ---------------------------------------------------------------
 
@@ -301,9 +302,11 @@ class AccountService:
             blocked = row["blocked_until"] if row and _blocked(row, now) else None
             if attempts >= ADDRESS_MAX_ATTEMPTS and blocked is None:
                 blocked = conn.clock.stamp(after=timedelta(minutes=ADDRESS_BLOCK_MINUTES))
-            conn.execute(
-                "INSERT OR REPLACE INTO address_attempts (address, attempts, window_start,"
-                " blocked_until) VALUES (?, ?, ?, ?)",
+            conn.execute(  # an upsert both engines run (SQLite has no REPLACE on PostgreSQL)
+                "INSERT INTO address_attempts (address, attempts, window_start, blocked_until)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET"
+                " attempts = excluded.attempts, window_start = excluded.window_start,"
+                " blocked_until = excluded.blocked_until",
                 (address, attempts, start, blocked),
             )
 
@@ -349,12 +352,12 @@ class AccountService:
             ).fetchone()
             if taken:
                 return None
-            actor = Actor(values["email"], "customer")
-            customer_id = CustomerService(self.store)._insert(conn, actor, values)
+            registrant = registering(values["email"])
+            customer = self.customers.add(registrant, **values)
             user_id = self._insert_user(
-                conn, actor, values["email"], password_hash, "customer", customer_id
+                conn, registrant, values["email"], password_hash, "customer", customer.id
             )
-        return Actor(values["email"], "customer", customer_id=customer_id, user_id=user_id)
+        return Actor(values["email"], "customer", customer_id=customer.id, user_id=user_id)
 
     def ensure_admin(self, password: str | None = None, source: str = "password") -> str | None:
         """First run: create `admin` if no admin exists. Returns the password only if generated.
@@ -408,12 +411,30 @@ class AccountService:
         )
         return user_id
 
+    # --- for invitations (crpm/services/invitations.py) ---------------------------
+
+    def check_address(self, address) -> str:
+        """The caller's address as attempts are counted; refused while it has too many."""
+        address = _address(address)
+        if _blocked(self._address_row(address), self.store.clock.stamp()):
+            raise PermissionDenied(TOO_MANY)
+        return address
+
+    def count_failed_attempt(self, address: str) -> None:
+        """One more failed attempt from the address, as a failed login counts."""
+        self._count_attempt(address)
+
+    def insert_customer_login(
+        self, conn, actor: Actor, customer_id: int, email: str, password_hash: str
+    ) -> int:
+        """A customer's login (their e-mail), inside the caller's transaction."""
+        return self._insert_user(conn, actor, email, password_hash, "customer", customer_id)
+
     # --- passwords ----------------------------------------------------------------
 
     def change_password(self, actor: Actor, old_password, new_password) -> None:
         """Change one's own password; every session opened before is closed."""
-        if actor is None or actor.user_id is None:
-            raise PermissionDenied("log in to change your password")
+        ensure(actor, "own_account")
         row = self.store.query_one("SELECT password_hash FROM users WHERE id = ?", (actor.user_id,))
         if row is None or not self.hasher.verify(str(old_password or ""), row["password_hash"]):
             raise ValidationError("old password", "is not right")
@@ -424,7 +445,7 @@ class AccountService:
 
     def set_password(self, actor: Actor, user, new_password) -> User:
         """An admin sets another user's password (a reset); the user's sessions are closed."""
-        require(actor, "admin")
+        ensure(actor, "admin")
         target = self.get_user(actor, user)
         check_password(new_password, target.username, field="new password")
         self._store_password(actor, target.id, new_password)
@@ -450,7 +471,7 @@ class AccountService:
         self, actor: Actor, username, password, role: str = "staff", customer_id=None
     ) -> User:
         """An admin adds a staff or admin login, or a login for an existing customer record."""
-        require(actor, "admin")
+        ensure(actor, "admin")
         role = self._clean_role(role)
         if role == "customer":
             customer_id = parse_id(customer_id, "customer")
@@ -481,7 +502,7 @@ class AccountService:
         return row["email"]
 
     def set_role(self, actor: Actor, user, role: str) -> User:
-        require(actor, "admin")
+        ensure(actor, "admin")
         role = self._clean_role(role)
         target = self._target(actor, user)
         if (target.role == "customer") != (role == "customer"):
@@ -497,7 +518,7 @@ class AccountService:
         return self.get_user(actor, target.id)
 
     def deactivate_user(self, actor: Actor, user) -> User:
-        require(actor, "admin")
+        ensure(actor, "admin")
         target = self._target(actor, user)
         with self.store.write() as conn:
             if target.role == "admin":
@@ -506,7 +527,7 @@ class AccountService:
         return self.get_user(actor, target.id)
 
     def reactivate_user(self, actor: Actor, user) -> User:
-        require(actor, "admin")
+        ensure(actor, "admin")
         target = self._target(actor, user)
         with self.store.write() as conn:
             self._change(conn, actor, target.id, "reactivate", active=1)
@@ -514,7 +535,7 @@ class AccountService:
 
     def unlock_user(self, actor: Actor, user) -> User:
         """Lift a lockout before its 15 minutes are up."""
-        require(actor, "admin")
+        ensure(actor, "admin")
         target = self.get_user(actor, user)
         with self.store.write() as conn:
             self._change(conn, actor, target.id, "unlock", failed_logins=0, locked_until=None)
@@ -522,7 +543,7 @@ class AccountService:
 
     def get_user(self, actor: Actor, user) -> User:
         """`user` is a user id (int) or a username (str)."""
-        require(actor, "admin")
+        ensure(actor, "admin")
         if isinstance(user, str) and not is_digits(user.strip()):
             row = self.store.query_one(
                 f"SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?", (user.strip(),)
@@ -545,32 +566,24 @@ class AccountService:
         offset: int = 0,
     ) -> Page:
         """Users in id order, optionally by role, active flag and a part of the username."""
-        require(actor, "admin")
+        ensure(actor, "admin")
         limit, offset = clamp_page(limit, offset)
-        conditions, params = [], {}
+        where = Where()
         if role not in (None, "", "all"):
-            conditions.append("u.role = :role")
-            params["role"] = self._clean_role(role)
+            where.add("u.role = :role", role=self._clean_role(role))
         if active is not None:
-            conditions.append("u.active = :active")
-            params["active"] = int(bool(active))
+            where.add("u.active = :active", active=int(bool(active)))
         if search:
-            conditions.append("instr(lower(u.username), lower(:search)) > 0")
-            params["search"] = str(search).strip()
-        clause = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        rows = self.store.query(
-            f"SELECT {USER_COLUMNS} FROM users u {clause}"
-            " ORDER BY u.id LIMIT :limit OFFSET :offset",
-            {**params, "limit": limit, "offset": offset},
-        )
-        total = self.store.query_one(f"SELECT count(*) FROM users u {clause}", params)[0]
+            where.add("instr(lower(u.username), lower(:search)) > 0", search=str(search).strip())
+        select = f"SELECT {USER_COLUMNS} FROM users u"
+        rows, total = read_page(self.store, select, "users u", where, "u.id", limit, offset)
         now = self.store.clock.stamp()
         users = [User.from_row(row, now) for row in rows]
         return Page(users, total, limit, offset)
 
     def staff_users(self, actor: Actor) -> list[User]:
         """Active staff and admins, for choosing a ticket's assignee."""
-        require(actor, "service_desk_staff")
+        ensure(actor, "service_desk_staff")
         rows = self.store.query(
             f"SELECT {USER_COLUMNS} FROM users u WHERE u.role IN ('admin', 'staff')"
             " AND u.active = 1 ORDER BY u.username"
@@ -584,7 +597,7 @@ class AccountService:
         Give the customer id, or the user (id or username); a customer's login goes with the
         customer and the other way round. Returns what was erased, as the audit row records it.
         """
-        require(actor, "admin")
+        ensure(actor, "admin")
         if customer_id in (None, "") and user in (None, ""):
             raise ValidationError("customer", "name the customer or the user to erase")
         target = None if user in (None, "") else self.get_user(actor, user)
@@ -594,7 +607,7 @@ class AccountService:
             with self.store.read() as conn:
                 self._keep_an_admin(conn, target.id)
         customer_id = None if customer_id in (None, "") else parse_id(customer_id, "customer")
-        return erase(self.store, actor, customer_id, target.id if target else None)
+        return ErasureService(self.store).erase(actor, customer_id, target.id if target else None)
 
     def _target(self, actor: Actor, user) -> User:
         """A user an admin may change: not their own account (no locking oneself out)."""
@@ -622,9 +635,8 @@ class AccountService:
                 (user_id,),
             ).fetchone()
         )
-        assignments = ", ".join(f"{column} = :{column}" for column in changes)
         conn.execute(
-            f"UPDATE users SET {assignments}, credential_version = credential_version + 1"
+            f"UPDATE users SET {assignments(changes)}, credential_version = credential_version + 1"
             " WHERE id = :user_id",
             {**changes, "user_id": user_id},
         )
@@ -645,16 +657,11 @@ class AccountService:
 
     def profile(self, actor: Actor) -> dict:
         """The acting user's own details: login, role and, for a customer, the contact fields."""
-        if actor is None or actor.user_id is None:
-            raise PermissionDenied("log in to see your profile")
+        ensure(actor, "own_account")
         details = {"username": actor.username, "role": actor.role}
         if actor.customer_id is None:
             return details
-        row = self.store.query_one(
-            "SELECT * FROM customers WHERE id = ? AND status <> 'erased'", (actor.customer_id,)
-        )
-        if row is None:
-            raise PermissionDenied(NOT_LOGGED_IN)
+        row = _own_customer(self.store.conn, actor)
         shown = [name for name in CUSTOMER_FIELDS if name != "notes"]  # notes are staff's own
         return {
             **details,
@@ -665,39 +672,20 @@ class AccountService:
         }
 
     def update_profile(self, actor: Actor, **fields) -> dict:
-        """A customer changes their own contact details (not the e-mail: it is the login)."""
-        if actor is None or actor.customer_id is None:
-            raise PermissionDenied("only a customer login has a profile to change")
-        refused = sorted(set(fields) - set(PROFILE_FIELDS))
-        if refused:
-            reason = (
-                "is your login name; ask us to change it"
-                if refused[0] == "email"
-                else "cannot be changed here"
-            )
-            raise ValidationError(refused[0], reason)
-        changes = clean_customer_fields(fields, partial=True)
+        """A customer changes their own contact details, through the customer service (which
+        decides the fields: not the e-mail, it is the login name)."""
+        ensure(actor, "own_records")
         with self.store.write() as conn:
-            before = dict(
-                conn.execute(
-                    "SELECT * FROM customers WHERE id = ? AND status <> 'erased'",
-                    (actor.customer_id,),
-                ).fetchone()
-                or {}
-            )
-            if not before:
-                raise PermissionDenied(NOT_LOGGED_IN)
-            changes = {key: value for key, value in changes.items() if before[key] != value}
-            if changes:
-                self._update_customer(conn, actor, before, changes)
+            _own_customer(conn, actor)
+            self.customers.update(actor, actor.customer_id, **fields)
         return self.profile(actor)
 
-    @staticmethod
-    def _update_customer(conn, actor: Actor, before: dict, changes: dict) -> None:
-        changes = {**changes, "updated_at": conn.clock.stamp()}
-        assignments = ", ".join(f"{column} = :{column}" for column in changes)
-        conn.execute(
-            f"UPDATE customers SET {assignments} WHERE id = :customer_id",
-            {**changes, "customer_id": before["id"]},
-        )
-        audit.record(conn, actor, "update", "customer", before["id"], before, {**before, **changes})
+
+def _own_customer(conn, actor: Actor):
+    """The customer record of a customer's login; once erased, the login is not valid."""
+    row = conn.execute(
+        "SELECT * FROM customers WHERE id = ? AND status <> 'erased'", (actor.customer_id,)
+    ).fetchone()
+    if row is None:
+        raise PermissionDenied(NOT_LOGGED_IN)
+    return row

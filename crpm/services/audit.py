@@ -6,8 +6,9 @@ import json
 import sqlite3
 
 from crpm.models import Page, parse_id
-from crpm.permissions import Actor, require
+from crpm.permissions import Actor, ensure
 from crpm.services.search import clamp_page
+from crpm.services.sqlparts import Where, read_page
 
 
 def record(
@@ -55,19 +56,14 @@ class AuditService:
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
-        require(actor, "admin")
+        ensure(actor, "admin")
         limit, offset = clamp_page(limit, offset)
-        where, params = [], []
+        where = Where()
         if entity:
-            where.append("entity = ?")
-            params.append(entity)
+            where.add("entity = :entity", entity=entity)
         if entity_id not in (None, ""):
-            where.append("entity_id = ?")
-            params.append(parse_id(entity_id, "entity id"))
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.store.query(
-            f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+            where.add("entity_id = :entity_id", entity_id=parse_id(entity_id, "entity id"))
+        rows, total = read_page(
+            self.store, "SELECT * FROM audit_log", "audit_log", where, "id DESC", limit, offset
         )
-        total = self.store.query_one(f"SELECT count(*) FROM audit_log {clause}", params)[0]
         return Page([dict(row) for row in rows], total, limit, offset)

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from crpm.errors import NotFound
 from crpm.models import DocumentLine, Party, SalesDocument, parse_id
-from crpm.permissions import Actor
+from crpm.permissions import Actor, ensure
 from crpm.pricing import PricedLine
 from crpm.services.taxes import read_settings
 
@@ -171,7 +171,7 @@ class DocumentService:
                 " LEFT JOIN invoices i ON i.purchase_id = pu.id WHERE pu.id = ?",
                 (purchase_id,),
             ).fetchone()
-            _check_owner(actor, row, "purchase", purchase_id)
+            _ensure_reader(actor, row, "purchase", purchase_id)
             if row["number"] is None:
                 raise NotFound("invoice of purchase", purchase_id)
             lines = _lines(conn.execute(INVOICE_LINES_SQL, (purchase_id,)))
@@ -197,7 +197,7 @@ class DocumentService:
                 " JOIN purchases pu ON pu.id = i.purchase_id WHERE c.number = ?",
                 (number,),
             ).fetchone()
-            _check_owner(actor, row, "credit note", number)
+            _ensure_reader(actor, row, "credit note", number)
             lines = _lines(conn.execute(CREDIT_LINES_SQL, (row["id"],)))
         return self._document(
             "credit_note", row, lines, row["purchase_id"], row["invoice_number"], row["reason"]
@@ -230,8 +230,9 @@ class DocumentService:
         return f"{document.number}.pdf", pdf.render(document)
 
 
-def _check_owner(actor: Actor, row, entity: str, key) -> None:
-    """Another customer's document reads as not found, like any record of theirs."""
-    allowed = actor is not None and row is not None
-    if not (allowed and (actor.is_staff or actor.customer_id == row["customer_id"])):
+def _ensure_reader(actor: Actor, row, entity: str, key) -> None:
+    """A document is read by staff and by its purchase's customer; to anyone else it is not
+    found, like a document that does not exist."""
+    if row is None:
         raise NotFound(entity, key)
+    ensure(actor, "read_purchases", row["customer_id"], entity=entity, key=key)

@@ -1,10 +1,15 @@
 """Erasure of a person (design: Erasure), in one transaction.
 
-The login, its sessions, the customer's tickets and quotes go; the customer row stays, with
-every identifying field replaced, so that the purchases attached to it (and every revenue
-figure) are unchanged. Where the person's login name was written as text (who recorded a
-purchase, who acted in the audit log) it becomes `erased-user-<id>`, and the audit log's
-before/after JSON loses the person's identifying values. The role check is the caller's.
+The login, its sessions, the customer's tickets, quotes and portal invitations go; the customer
+row stays, with every identifying field replaced, so that the purchases attached to it (and
+every revenue figure) are unchanged. Where the person's login name was written as text (who
+recorded a purchase, who acted in the audit log) it becomes `erased-user-<id>`, and the audit
+log's before/after JSON loses the person's identifying values. Admins only.
+
+What the rows held before must not stay readable in the file either. SQLite zeroes the pages it
+frees (`secure_delete`) and merges its search index; PostgreSQL keeps a changed or deleted row's
+old version as a dead tuple, so the tables an erasure touches are vacuumed right after it
+(ARCHITECTURE.md, "Erasure on PostgreSQL").
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import re
 
 from crpm.errors import Conflict, NotFound
-from crpm.permissions import Actor
+from crpm.permissions import Actor, ensure
 from crpm.services import audit
 
 ERASED = "[erased]"
@@ -49,25 +54,57 @@ FREE_TEXT_COLUMNS = (
     ("credit_notes", "reason"),
 )
 MIN_SCRUBBED_LENGTH = 4  # shorter values would blank unrelated text
+# Every table an erasure may change: the person's own rows, then where their name may be text.
+TOUCHED_TABLES = tuple(
+    dict.fromkeys(
+        ("customers", "users", "sessions", "tickets", "ticket_events", "quotes", "quote_lines")
+        + ("invitations", "invoices", "audit_log")
+        + tuple(table for table, _ in USERNAME_COLUMNS + FREE_TEXT_COLUMNS)
+    )
+)
 
 
-def erase(store, actor: Actor, customer_id: int | None, user_id: int | None) -> dict:
-    with store.write() as conn:
-        conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable
-        customer, user = _people(conn, customer_id, user_id)
-        values = _identifying_values(customer, user)
-        erased = {"customer_id": customer and customer["id"], "user_id": user and user["id"]}
-        if customer:
-            erased.update(_drop_desk_records(conn, customer["id"]))
-        if user:
-            _forget_login(conn, user)
-        if customer:
-            _anonymise_customer(conn, customer["id"])
-        _scrub_audit(conn, customer, user, values)
-        _scrub_free_text(conn, values)
-        entity, entity_id = ("customer", customer["id"]) if customer else ("user", user["id"])
-        audit.record(conn, actor, "erase", entity, entity_id, after=erased)
-    return erased
+class ErasureService:
+    """Erasing a person: accounts.erase_person finds who (and keeps the last admin), then
+    calls `erase`."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def erase(self, actor: Actor, customer_id: int | None = None, user_id: int | None = None):
+        """Erase the customer and/or the user (ids, already resolved); returns what went."""
+        ensure(actor, "admin")
+        sqlite = self.store.dialect == "sqlite"
+        with self.store.write() as conn:
+            if sqlite:
+                conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not readable
+            customer, user = _people(conn, customer_id, user_id)
+            values = _identifying_values(customer, user)
+            erased = {"customer_id": customer and customer["id"], "user_id": user and user["id"]}
+            if customer:
+                erased.update(_drop_desk_records(conn, customer["id"]))
+            if user:
+                _forget_login(conn, user)
+            if customer:
+                _anonymise_customer(conn, customer["id"])
+            if customer and sqlite:
+                # Merge the search index so the old tokens are gone from its segments, not
+                # just marked.
+                conn.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')")
+            _scrub_audit(conn, customer, user, values)
+            _scrub_free_text(conn, values)
+            entity, entity_id = ("customer", customer["id"]) if customer else ("user", user["id"])
+            audit.record(conn, actor, "erase", entity, entity_id, after=erased)
+        if not sqlite:
+            _vacuum(self.store)
+        return erased
+
+
+def _vacuum(store) -> None:
+    """Free the old versions of the rows the erasure changed (VACUUM runs outside any
+    transaction: a caller that wrapped the erasure in its own unit of work vacuums after it)."""
+    if not store.in_write:
+        store.conn.execute(f"VACUUM {', '.join(TOUCHED_TABLES)}")
 
 
 def _people(conn, customer_id: int | None, user_id: int | None):
@@ -118,6 +155,7 @@ def _drop_desk_records(conn, customer_id: int) -> dict:
         (customer_id,),
     )
     conn.execute("DELETE FROM quotes WHERE customer_id = ?", (customer_id,))
+    conn.execute("DELETE FROM invitations WHERE customer_id = ?", (customer_id,))
     return {"tickets": tickets, "quotes": quotes}
 
 
@@ -143,13 +181,12 @@ def _anonymise_customer(conn, customer_id: int) -> None:
             customer_id,
         ),
     )
-    # Merge the search index so the old tokens are gone from its segments, not just marked.
-    conn.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')")
     # Issued documents never change, but for this: they name the anonymised customer now.
+    party = {"name": f"Erased customer #{customer_id}", "lines": []}
     conn.execute(
-        "UPDATE invoices SET customer = json_object('name', ?, 'lines', json_array())"
+        "UPDATE invoices SET customer = ?"
         " WHERE purchase_id IN (SELECT id FROM purchases WHERE customer_id = ?)",
-        (f"Erased customer #{customer_id}", customer_id),
+        (json.dumps(party), customer_id),
     )
 
 

@@ -12,10 +12,11 @@ from crpm.models import (
     parse_int,
     parse_quantity,
 )
-from crpm.permissions import Actor, require
+from crpm.permissions import Actor, ensure
 from crpm.services import audit, stock
 from crpm.services.records import RecordService
 from crpm.services.search import clamp_page
+from crpm.services.sqlparts import Where, read_page
 
 
 class ProductService(RecordService):
@@ -25,7 +26,7 @@ class ProductService(RecordService):
 
     def add(self, actor: Actor, sku: str, name: str, price, stock_quantity=0, **fields) -> Product:
         """A new product; an opening stock is written as an 'initial' movement."""
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         values = clean_product_fields({"sku": sku, "name": name, "price": price, **fields})
         opening = parse_int(stock_quantity if stock_quantity not in (None, "") else 0, "stock")
         with self.store.write() as conn:
@@ -37,7 +38,7 @@ class ProductService(RecordService):
 
     def update(self, actor: Actor, product_id: int, **fields) -> Product:
         """Change catalogue fields; stock changes only through restock and adjust_stock."""
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         if "stock" in fields:
             raise ValidationError("stock", "change stock with a restock or an adjustment")
         return self._update(actor, self._id(product_id), clean_product_fields(fields, partial=True))
@@ -55,7 +56,7 @@ class ProductService(RecordService):
         return self._change_stock(actor, product_id, change, "adjustment", reason)
 
     def _change_stock(self, actor: Actor, product_id, quantity: int, kind: str, reason) -> Product:
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         reason = clean_text(reason, "reason")
         product_id = self._id(product_id)
         with self.store.write() as conn:
@@ -93,38 +94,36 @@ class ProductService(RecordService):
 
     def _low_stock(self, actor: Actor, category: str, limit: int, offset: int) -> Page:
         """Active products at or below their reorder level, lowest cover first."""
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         limit, offset = clamp_page(limit, offset)
-        clause = "status = 'active' AND stock <= reorder_level" + (
-            " AND category = :category" if category else ""
-        )
-        params = {"category": category, "limit": limit, "offset": offset}
-        rows = self.store.query(
-            f"SELECT {self._columns()} FROM products WHERE {clause}"
-            " ORDER BY stock - reorder_level, id"
-            " LIMIT :limit OFFSET :offset",
-            params,
-        )
-        total = self.store.query_one(f"SELECT count(*) FROM products WHERE {clause}", params)[0]
+        where = Where(["status = 'active'", "stock <= reorder_level"])
+        if category:
+            where.add("category = :category", category=category)
+        select = f"SELECT {self._columns()} FROM products"
+        order = "stock - reorder_level, id"
+        rows, total = read_page(self.store, select, "products", where, order, limit, offset)
         return Page([Product(**dict(row)) for row in rows], total, limit, offset)
 
     def movements(self, actor: Actor, product_id: int, limit: int = 50, offset: int = 0) -> Page:
         """The product's stock ledger, newest first."""
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         limit, offset = clamp_page(limit, offset)
         product_id = self._id(product_id)
         self._row(self.store.conn, product_id)
-        rows = self.store.query(
-            "SELECT * FROM stock_movements WHERE product_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-            (product_id, limit, offset),
+        where = Where(["product_id = :product_id"], {"product_id": product_id})
+        rows, total = read_page(
+            self.store,
+            "SELECT * FROM stock_movements",
+            "stock_movements",
+            where,
+            "id DESC",
+            limit,
+            offset,
         )
-        total = self.store.query_one(
-            "SELECT count(*) FROM stock_movements WHERE product_id = ?", (product_id,)
-        )[0]
         return Page([StockMovement(**dict(row)) for row in rows], total, limit, offset)
 
     def categories(self, actor: Actor) -> list[str]:
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         rows = self.store.query(
             "SELECT DISTINCT category FROM products WHERE category <> '' ORDER BY category"
         )

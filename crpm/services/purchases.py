@@ -2,7 +2,9 @@
 
 Recording is one transaction: the customer must be active, every product active and in stock;
 stock falls through the ledger's conditional update, and lines, movements and the audit row are
-written together or not at all.
+written together or not at all. A purchase from a quote (`record(quote_id=...)`, which the
+service desk calls inside its own unit of work) takes its lines, prices and discount from the
+quote; it is the only purchase a customer may record, and only their own.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from crpm.models import (
     parse_time,
     unpack,
 )
-from crpm.permissions import Actor, require, require_customer_access
+from crpm.permissions import Actor, ensure
 from crpm.pricing import (
     NO_DISCOUNT,
     Discount,
@@ -39,6 +41,7 @@ from crpm.pricing import (
 )
 from crpm.services import audit, documents, stock
 from crpm.services.search import clamp_page
+from crpm.services.sqlparts import Where, read_page
 from crpm.services.taxes import rates_for, read_settings
 
 SOURCES = ("dashboard", "import", "quote", "api", "cli", "demo")
@@ -84,6 +87,38 @@ WHERE pu.customer_id = ?
 ORDER BY pu.purchased_at DESC, pu.id DESC, l.id
 LIMIT ? OFFSET ?
 """
+
+
+def customer_exists(conn, customer_id: int) -> bool:
+    found = conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    return found is not None
+
+
+def customer_totals(conn, customer_id: int) -> dict:
+    """A customer's purchase lines, purchases not cancelled, what they spent on those (gross,
+    returns taken off) and when they last bought (a cancelled purchase counts for none)."""
+    totals = conn.execute(
+        "SELECT count(*) AS lines,"
+        " count(DISTINCT pu.id) FILTER (WHERE pu.cancelled_at IS NULL) AS purchases,"
+        " coalesce(sum(l.net_cents + l.tax_cents)"
+        "   FILTER (WHERE pu.cancelled_at IS NULL), 0) AS gross_cents,"
+        " max(pu.purchased_at) FILTER (WHERE pu.cancelled_at IS NULL) AS last_purchase"
+        " FROM purchases pu JOIN purchase_lines l ON l.purchase_id = pu.id"
+        " WHERE pu.customer_id = ?",
+        (customer_id,),
+    ).fetchone()
+    returned = conn.execute(
+        "SELECT coalesce(sum(r.net_cents + r.tax_cents), 0) FROM purchase_returns r"
+        " JOIN purchase_lines l ON l.id = r.line_id JOIN purchases pu ON pu.id = l.purchase_id"
+        " WHERE pu.customer_id = ? AND pu.cancelled_at IS NULL",
+        (customer_id,),
+    ).fetchone()[0]
+    return {
+        "lines": totals["lines"],
+        "purchases": totals["purchases"],
+        "spent_cents": totals["gross_cents"] - returned,
+        "last_purchase": totals["last_purchase"],
+    }
 
 
 def normalise_lines(lines) -> list[dict]:
@@ -149,6 +184,21 @@ def clean_order(
     )
 
 
+def _only_the_quote(lines, source, purchased_at, order_ref, discount) -> None:
+    """A purchase from a quote is the quote's, whole: nothing of its own may be given."""
+    if source not in (None, "", "quote"):
+        raise ValidationError("source", "a purchase from a quote has the source quote")
+    given = {
+        "lines": lines,
+        "purchased_at": purchased_at,
+        "order_ref": order_ref,
+        "discount": discount,
+    }
+    for field, value in given.items():
+        if value not in (None, "", (), []):
+            raise ValidationError(field, "comes from the quote for a purchase from a quote")
+
+
 def as_priced(line: PurchaseLine) -> PricedLine:
     """A stored line as pricing sees it (its figures as sold)."""
     return PricedLine(
@@ -188,36 +238,35 @@ class PurchaseService:
         self,
         actor: Actor,
         customer_id,
-        lines,
-        source: str = "dashboard",
+        lines=None,
+        source: str | None = None,  # None: "dashboard" ("quote" with a quote_id)
         purchased_at=None,
         order_ref: str | None = None,
         discount=None,
+        quote_id=None,
     ) -> Purchase:
-        """Record a sale; `discount` ("10%" or "5.00") comes off the whole purchase."""
-        require(actor, "manage_records")
-        order = clean_order(
-            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp(), discount
-        )
-        with self.store.write() as conn:
-            return self._write(conn, actor, order)
+        """Record a sale; `discount` ("10%" or "5.00") comes off the whole purchase.
 
-    def write_purchase(
-        self,
-        conn,
-        actor: Actor,
-        customer_id,
-        lines,
-        source: str = "dashboard",
-        purchased_at=None,
-        order_ref: str | None = None,
-        discount=None,
-    ) -> int:
-        """Write a purchase inside the caller's transaction (used by quotes too)."""
-        order = clean_order(
-            customer_id, lines, source, purchased_at, order_ref, self.store.clock.stamp(), discount
-        )
-        return self._write(conn, actor, order).id
+        With `quote_id` the purchase accepts that quote (the service desk calls this inside its
+        own unit of work): lines, prices and discount are the quote's, read here, and nothing
+        else may be given. That is the one purchase a customer may record, for themself.
+        """
+        if quote_id is None:
+            ensure(actor, "manage_records")
+            now = self.store.clock.stamp()
+            source = source or "dashboard"
+            order = clean_order(customer_id, lines, source, purchased_at, order_ref, now, discount)
+        else:
+            customer_id = parse_id(customer_id, "customer")
+            ensure(actor, "accept_quote", customer_id)
+            _only_the_quote(lines, source, purchased_at, order_ref, discount)
+        with self.store.write() as conn:
+            if quote_id is not None:
+                # Imported here: the quotes module builds on this one (it records through it).
+                from crpm.services.servicedesk.quotes import quoted_order
+
+                order = quoted_order(conn, customer_id, parse_id(quote_id, "quote"))
+            return self._write(conn, actor, order)
 
     def _write(self, conn, actor: Actor, order: Order) -> Purchase:
         """The purchase as written, built from what was written rather than read back."""
@@ -267,7 +316,7 @@ class PurchaseService:
 
     def preview(self, actor: Actor, lines, discount=None) -> tuple[list[PricedLine], Totals]:
         """A cart priced as `record` would price it now, without writing anything."""
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         discount = parse_discount(discount, "purchase discount")
         order = Order(0, normalise_lines(lines), "dashboard", "", None, discount)
         with self.store.read() as conn:
@@ -328,7 +377,7 @@ class PurchaseService:
 
     def cancel(self, actor: Actor, purchase_id, reason: str = "") -> Purchase:
         """Cancel a whole purchase: every unit not yet returned goes back to stock."""
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         purchase_id = parse_id(purchase_id, "purchase")
         reason = clean_text(reason, "reason")
         with self.store.write() as conn:
@@ -372,7 +421,7 @@ class PurchaseService:
 
     def return_items(self, actor: Actor, line_id, quantity, reason: str = "") -> Purchase:
         """Return some units of a line: stock comes back, revenue falls; never more than bought."""
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         line_id = parse_id(line_id, "line")
         quantity = parse_quantity(quantity)
         reason = clean_text(reason, "reason")
@@ -428,8 +477,7 @@ class PurchaseService:
     def get(self, actor: Actor, purchase_id) -> Purchase:
         """A purchase; another customer's reads as not found, so ids tell nothing."""
         purchase = self._load(self.store.conn, parse_id(purchase_id, "purchase"))
-        if actor is None or not (actor.is_staff or actor.customer_id == purchase.customer_id):
-            raise NotFound("purchase", purchase.id)
+        ensure(actor, "read_purchases", purchase.customer_id, entity="purchase", key=purchase.id)
         return purchase
 
     def _load(self, conn, purchase_id: int) -> Purchase:
@@ -462,31 +510,14 @@ class PurchaseService:
     def history(self, actor: Actor, customer_id, limit: int = 200, offset: int = 0) -> Page:
         """A customer's purchase lines, newest first, with the net total spent."""
         customer_id = parse_id(customer_id, "customer")
-        require_customer_access(actor, customer_id)
+        ensure(actor, "read_purchases", customer_id)
         limit, offset = clamp_page(limit, offset, max_limit=1000)
-        conn = self.store.conn
-        if conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
-            raise NotFound("customer", customer_id)
-        rows = [dict(row) for row in conn.execute(HISTORY_SQL, (customer_id, limit, offset))]
-        totals = conn.execute(
-            "SELECT count(*) AS lines,"
-            " count(DISTINCT pu.id) FILTER (WHERE pu.cancelled_at IS NULL) AS purchases,"
-            " coalesce(sum(l.net_cents + l.tax_cents)"
-            "   FILTER (WHERE pu.cancelled_at IS NULL), 0) AS gross_cents"
-            " FROM purchases pu JOIN purchase_lines l ON l.purchase_id = pu.id"
-            " WHERE pu.customer_id = ?",
-            (customer_id,),
-        ).fetchone()
-        returned = conn.execute(
-            "SELECT coalesce(sum(r.net_cents + r.tax_cents), 0) FROM purchase_returns r"
-            " JOIN purchase_lines l ON l.id = r.line_id JOIN purchases pu ON pu.id = l.purchase_id"
-            " WHERE pu.customer_id = ? AND pu.cancelled_at IS NULL",
-            (customer_id,),
-        ).fetchone()[0]
-        extra = {
-            "purchases": totals["purchases"],
-            "total_spent_cents": totals["gross_cents"] - returned,
-        }
+        with self.store.read() as conn:  # the lines and the totals from one snapshot
+            if not customer_exists(conn, customer_id):
+                raise NotFound("customer", customer_id)
+            rows = [dict(row) for row in conn.execute(HISTORY_SQL, (customer_id, limit, offset))]
+            totals = customer_totals(conn, customer_id)
+        extra = {"purchases": totals["purchases"], "total_spent_cents": totals["spent_cents"]}
         return Page(rows, totals["lines"], limit, offset, extra=extra)
 
     def list(
@@ -502,40 +533,31 @@ class PurchaseService:
     ) -> Page:
         """Purchases newest first, filtered by customer, product, [from, to) and status."""
         if customer_id in (None, ""):
-            require(actor, "read_records")
+            ensure(actor, "read_records")
         else:
             customer_id = parse_id(customer_id, "customer")
-            require_customer_access(actor, customer_id)
+            ensure(actor, "read_purchases", customer_id)
         limit, offset = clamp_page(limit, offset)
-        conditions, params = [], {}
+        where = Where()
         if customer_id not in (None, ""):
-            conditions.append("pu.customer_id = :customer_id")
-            params["customer_id"] = customer_id
+            where.add("pu.customer_id = :customer_id", customer_id=customer_id)
         if product_id not in (None, ""):
-            conditions.append(
-                "pu.id IN (SELECT purchase_id FROM purchase_lines WHERE product_id = :product_id)"
+            where.add(
+                "pu.id IN (SELECT purchase_id FROM purchase_lines WHERE product_id = :product_id)",
+                product_id=parse_id(product_id, "product"),
             )
-            params["product_id"] = parse_id(product_id, "product")
         if date_from:
-            conditions.append("pu.purchased_at >= :date_from")
-            params["date_from"] = parse_time(date_from, "from")
+            where.add("pu.purchased_at >= :date_from", date_from=parse_time(date_from, "from"))
         if date_to:
-            conditions.append("pu.purchased_at < :date_to")
-            params["date_to"] = parse_time(date_to, "to")
+            where.add("pu.purchased_at < :date_to", date_to=parse_time(date_to, "to"))
         if status == "cancelled":
-            conditions.append("pu.cancelled_at IS NOT NULL")
+            where.add("pu.cancelled_at IS NOT NULL")
         elif status == "completed":
-            conditions.append("pu.cancelled_at IS NULL")
+            where.add("pu.cancelled_at IS NULL")
         elif status not in (None, "", "all"):
             raise ValidationError("status", "must be completed, cancelled or all")
-        clause = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        conn = self.store.conn
-        rows = conn.execute(
-            f"{LIST_SQL} {clause} ORDER BY pu.purchased_at DESC, pu.id DESC"
-            " LIMIT :limit OFFSET :offset",
-            {**params, "limit": limit, "offset": offset},
-        ).fetchall()
-        total = conn.execute(f"SELECT count(*) FROM purchases pu {clause}", params).fetchone()[0]
+        order = "pu.purchased_at DESC, pu.id DESC"
+        rows, total = read_page(self.store, LIST_SQL, "purchases pu", where, order, limit, offset)
         items = [
             {**dict(row), "status": "cancelled" if row["cancelled_at"] else "completed"}
             for row in rows

@@ -6,9 +6,10 @@ from dataclasses import fields
 
 from crpm.errors import NotFound, ValidationError
 from crpm.models import Page, parse_id, parse_int
-from crpm.permissions import Actor, require
+from crpm.permissions import Actor, ensure
 from crpm.services import audit
-from crpm.services.search import capped_count, clamp_page, fts_query
+from crpm.services.search import capped_count, clamp_page, word_search
+from crpm.services.sqlparts import Where, assignments
 
 STATUSES = ("active", "inactive")  # what lists filter on; customers also have 'erased'
 
@@ -41,7 +42,7 @@ class RecordService:
         return row
 
     def get(self, actor: Actor, record_id: int):
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         return self.model(**dict(self._row(self.store.conn, self._id(record_id))))
 
     def list(
@@ -60,40 +61,30 @@ class RecordService:
         `after_id` pages by key (rows with a larger id), which stays fast however deep the page;
         `extra["next_after_id"]` is the key of the next page.
         """
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         limit, offset = clamp_page(limit, offset)
         if status not in (None, "", "all", *STATUSES):
             raise ValidationError("status", f"must be one of {', '.join(STATUSES)} or all")
-        conditions, params = self._filters(status, where or {})
-        match = fts_query(search or "")
+        filters = Where()
+        match = word_search(self.store.dialect, self.table, search or "")
         if match:
-            # CROSS JOIN keeps the FTS index as the outer loop; with a plain JOIN and a status
-            # filter the planner may walk every active row and run the MATCH once per row.
-            source = f"{self.table}_fts f CROSS JOIN {self.table} r ON r.id = f.rowid"
-            conditions.insert(0, f"{self.table}_fts MATCH :match")
-            params["match"] = match
-            order = "f.rowid"
+            source, order = match.source, match.order
+            filters.add(match.condition, **match.params)
         else:
             source = f"{self.table} r"
             order = "r.id"
-        clause = " AND ".join(conditions) or "1"
-        base = f"SELECT {self._columns('r')} FROM {source} WHERE {clause}"
-        page_params = {**params, "limit": limit, "offset": offset}
-        keyset = ""
+        self._filter(filters, status, where or {})
+        page = Where([*filters.conditions], {**filters.params, "limit": limit, "offset": offset})
         if after_id not in (None, ""):
-            keyset = f" AND {order} > :after_id"
-            page_params["after_id"] = parse_int(after_id, "after_id", maximum=2**62)
-        conn = self.store.conn
-        rows = conn.execute(
-            f"{base}{keyset} ORDER BY {order} LIMIT :limit OFFSET :offset", page_params
-        ).fetchall()
-        if match:
-            total, capped = capped_count(conn, f"SELECT r.id FROM {source} WHERE {clause}", params)
-        elif where:
-            count_sql = f"SELECT count(*) FROM {source} WHERE {clause}"
-            total, capped = conn.execute(count_sql, params).fetchone()[0], False
-        else:
-            total, capped = self._status_count(conn, status), False
+            after_id = parse_int(after_id, "after_id", maximum=2**62)
+            page.add(f"{order} > :after_id", after_id=after_id)
+        with self.store.read() as conn:  # the page and its count from one snapshot
+            rows = conn.execute(
+                f"SELECT {self._columns('r')} FROM {source} {page.sql}"
+                f" ORDER BY {order} LIMIT :limit OFFSET :offset",
+                page.params,
+            ).fetchall()
+            total, capped = self._count(conn, source, filters, match, where, status)
         items = [self.model(**dict(row)) for row in rows]
         extra = {"next_after_id": items[-1].id if len(items) == limit else None}
         return Page(items, total, limit, offset, total_is_capped=capped, extra=extra)
@@ -116,21 +107,27 @@ class RecordService:
         )
         return conn.execute(sql, left_out).fetchone()[0]
 
-    def _filters(self, status, where: dict) -> tuple[list[str], dict]:
-        conditions, params = [], {}
+    def _count(self, conn, source: str, filters: Where, match, where, status) -> tuple[int, bool]:
+        """How many records the filters keep, and whether the count stopped at its cap."""
+        if match:
+            matching = f"SELECT r.id FROM {source} {filters.sql}"
+            return capped_count(conn, matching, filters.params)
+        if where:
+            count_sql = f"SELECT count(*) FROM {source} {filters.sql}"
+            return conn.execute(count_sql, filters.params).fetchone()[0], False
+        return self._status_count(conn, status), False
+
+    def _filter(self, filters: Where, status, where: dict) -> None:
         if status in STATUSES:
-            conditions.append("r.status = :status")
-            params["status"] = status
+            filters.add("r.status = :status", status=status)
         elif status in (None, "", "all") and self.table == "customers":
-            conditions.append("r.status <> 'erased'")
+            filters.add("r.status <> 'erased'")
         for column, value in where.items():
-            conditions.append(f"r.{column} = :{column}")
-            params[column] = value
-        return conditions, params
+            filters.add(f"r.{column} = :{column}", **{column: value})
 
     def _update(self, actor: Actor, record_id: int, changes: dict, action: str = "update"):
-        """Apply validated column changes in one transaction with its audit row."""
-        require(actor, "manage_records")
+        """Apply validated column changes in one transaction with its audit row (the public
+        method calling this has checked the actor's rights)."""
         with self.store.write() as conn:
             before = dict(self._row(conn, record_id))
             if before.get("status") == "erased":
@@ -138,9 +135,8 @@ class RecordService:
             changes = {key: value for key, value in changes.items() if before[key] != value}
             if changes:
                 changes["updated_at"] = conn.clock.stamp()
-                assignments = ", ".join(f"{column} = :{column}" for column in changes)
                 conn.execute(
-                    f"UPDATE {self.table} SET {assignments} WHERE id = :id",
+                    f"UPDATE {self.table} SET {assignments(changes)} WHERE id = :id",
                     {**changes, "id": record_id},
                 )
                 after = dict(self._row(conn, record_id))
@@ -150,9 +146,11 @@ class RecordService:
         return self.model(**after)
 
     def deactivate(self, actor: Actor, record_id: int):
+        ensure(actor, "manage_records")
         return self._update(actor, self._id(record_id), {"status": "inactive"}, "deactivate")
 
     def reactivate(self, actor: Actor, record_id: int):
+        ensure(actor, "manage_records")
         return self._update(actor, self._id(record_id), {"status": "active"}, "reactivate")
 
     def _insert(self, conn, actor: Actor, values: dict) -> int:

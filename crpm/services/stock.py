@@ -1,11 +1,23 @@
-"""The stock movements ledger. Every change of a product's stock goes through `move` or `sell`."""
+"""The stock movements ledger. Every change of a product's stock is written here: one at a time
+by `move` and `sell` (dashboard, CLI, returns, cancellations), or many at once by
+`record_movements` (an import, demo data). `products.stock` is the sum of a product's movements.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 
 from crpm.errors import InactiveRecord, NotFound, OutOfStock
 from crpm.permissions import Actor
+
+# A movement row, in this order: (product_id, kind, quantity, stock_after, purchase_id, reason,
+# created_at, created_by).
+INSERT_MOVEMENT = (
+    "INSERT INTO stock_movements"
+    " (product_id, kind, quantity, stock_after, purchase_id, reason, created_at, created_by)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def move(
@@ -73,23 +85,32 @@ def _refuse_sale(conn: sqlite3.Connection, product_id: int, quantity: int) -> No
     raise OutOfStock(product["sku"], product["name"], product["stock"], quantity)
 
 
+def record_movements(conn: sqlite3.Connection, rows: list[tuple]) -> int:
+    """Write many movements at once and move each product's stock by the sum of its rows.
+
+    For bulk writers that know the running stock themselves (an import sets it from the file,
+    demo data simulates it): `rows` are movement rows in the order they happened, each with
+    its `stock_after`. Returns how many were written.
+    """
+    conn.executemany(INSERT_MOVEMENT, rows)
+    totals: defaultdict[int, int] = defaultdict(int)
+    for row in rows:
+        totals[row[0]] += row[2]
+    conn.executemany(
+        "UPDATE products SET stock = stock + ? WHERE id = ?",
+        [(quantity, product_id) for product_id, quantity in totals.items() if quantity],
+    )
+    return len(rows)
+
+
 def _write_movement(
     conn, actor: Actor, product_id, kind, quantity, stock_after, purchase_id, reason, at
 ) -> None:
+    """One movement whose stock change the caller has just made (move, sell)."""
+    at = at or conn.clock.stamp()
     conn.execute(
-        "INSERT INTO stock_movements"
-        " (product_id, kind, quantity, stock_after, purchase_id, reason, created_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            product_id,
-            kind,
-            quantity,
-            stock_after,
-            purchase_id,
-            reason,
-            at or conn.clock.stamp(),
-            actor.username,
-        ),
+        INSERT_MOVEMENT,
+        (product_id, kind, quantity, stock_after, purchase_id, reason, at, actor.username),
     )
 
 
@@ -97,6 +118,7 @@ def ledger_mismatches(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
     """Products whose stock differs from the sum of their movements: (id, stock, moved)."""
     rows = conn.execute(
         "SELECT p.id, p.stock, coalesce(sum(m.quantity), 0) AS moved FROM products p"
-        " LEFT JOIN stock_movements m ON m.product_id = p.id GROUP BY p.id HAVING p.stock <> moved"
+        " LEFT JOIN stock_movements m ON m.product_id = p.id GROUP BY p.id"
+        " HAVING p.stock <> coalesce(sum(m.quantity), 0)"  # standard SQL: no alias in HAVING
     ).fetchall()
     return [tuple(row) for row in rows]

@@ -1,5 +1,5 @@
-"""Tax rates and the shop's sales settings (its details on documents, whether prices include tax,
-the default rate).
+"""Tax rates and the shop's settings (its details on documents, whether prices include tax,
+the default rate, its time zone and locale).
 
 A rate's percentage never changes once created: a line keeps the rate it was sold at, and a rate
 that should no longer be used is retired. Retired rates stay on past lines and documents.
@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from crpm.config import server_zone
 from crpm.errors import Conflict, NotFound, ValidationError
-from crpm.models import clean_text, parse_id
-from crpm.permissions import Actor, require
+from crpm.models import AsDict, clean_text, parse_id
+from crpm.permissions import Actor, ensure
 from crpm.pricing import parse_rate
 from crpm.services import audit
+from crpm.shoplocale import DEFAULT_LOCALE, ShopLocale, check_locale, check_zone
 
 SHOP_FIELDS = {  # setting -> the label a person sees (models.TEXT_LIMITS has its length)
     "name": "shop name",
@@ -40,16 +42,18 @@ class TaxRate:
 
 
 @dataclass(frozen=True)
-class ShopSettings:
+class ShopSettings(AsDict):
     name: str = ""
     address: str = ""
     tax_number: str = ""
     payment_note: str = ""
     prices_include_tax: bool = False
     default_tax_rate_id: int | None = None
+    time_zone: str = "UTC"  # IANA name: the shop's days and the times people see
+    locale: str = DEFAULT_LOCALE  # how numbers and money are written and read
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def shop_locale(self, symbol: str = "") -> ShopLocale:
+        return ShopLocale(self.time_zone, self.locale, symbol)
 
 
 def _rate(row) -> TaxRate:
@@ -64,11 +68,15 @@ def read_settings(conn) -> ShopSettings:
         **{key: values.get(key, "") for key in SHOP_FIELDS},
         prices_include_tax=values.get("prices_include_tax") == "1",
         default_tax_rate_id=int(default) if default else None,
+        time_zone=values.get("time_zone") or server_zone(),
+        locale=values.get("locale") or DEFAULT_LOCALE,
     )
 
 
 def rates_for(conn, product_ids: list[int]) -> dict[int, Decimal]:
     """The rate each product sells at now: its own, else the shop's default, else zero."""
+    if not product_ids:  # `IN ()` is SQLite's alone
+        return {}
     default = read_settings(conn).default_tax_rate_id
     marks = ", ".join("?" * len(product_ids))
     rows = conn.execute(
@@ -86,7 +94,7 @@ class TaxService:
     # --- rates ----------------------------------------------------------------------
 
     def add_rate(self, actor: Actor, name, percent) -> TaxRate:
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         name = clean_text(name, "name", required=True)
         percent = parse_rate(percent)
         with self.store.write() as conn:
@@ -101,13 +109,14 @@ class TaxService:
 
     def rates(self, actor: Actor, include_retired: bool = False) -> list[TaxRate]:
         """Rates by name; retired ones only when asked (past lines still name them)."""
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         where = "" if include_retired else "WHERE status = 'active'"
-        rows = self.store.query(f"SELECT * FROM tax_rates {where} ORDER BY percent + 0, name")
+        order = "CAST(percent AS REAL), name"  # the percent is decimal text
+        rows = self.store.query(f"SELECT * FROM tax_rates {where} ORDER BY {order}")
         return [_rate(row) for row in rows]
 
     def get_rate(self, actor: Actor, rate_id) -> TaxRate:
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         rate_id = parse_id(rate_id, "tax rate")
         row = self.store.query_one("SELECT * FROM tax_rates WHERE id = ?", (rate_id,))
         if row is None:
@@ -117,7 +126,7 @@ class TaxService:
     def retire_rate(self, actor: Actor, rate_id) -> TaxRate:
         """No new sale takes a retired rate; products on it fall back to the shop's default."""
         rate = self.get_rate(actor, rate_id)
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         with self.store.write() as conn:
             if read_settings(conn).default_tax_rate_id == rate.id:
                 raise Conflict("tax rate", "choose another default rate before retiring this one")
@@ -128,7 +137,7 @@ class TaxService:
 
     def set_product_rate(self, actor: Actor, product_id, rate_id) -> None:
         """A product's own rate; None (or empty) sells it at the shop's default."""
-        require(actor, "manage_records")
+        ensure(actor, "manage_records")
         product_id = parse_id(product_id, "product")
         rate = None if rate_id in (None, "") else self._active(rate_id)
         with self.store.write() as conn:
@@ -160,13 +169,18 @@ class TaxService:
     # --- shop settings ---------------------------------------------------------------
 
     def settings(self, actor: Actor) -> ShopSettings:
-        require(actor, "read_records")
+        ensure(actor, "read_records")
         return read_settings(self.store.conn)
+
+    def shop_locale(self, symbol: str = "") -> ShopLocale:
+        """The shop's time zone and locale (with `symbol`, how it writes money): what every page
+        shows times and amounts by, a customer's included, so it asks no permission."""
+        return read_settings(self.store.conn).shop_locale(symbol)
 
     def update_settings(self, actor: Actor, **changes) -> ShopSettings:
         """Change some of the shop's settings (admins): SHOP_FIELDS, prices_include_tax,
-        default_tax_rate_id."""
-        require(actor, "admin")
+        default_tax_rate_id, time_zone (IANA name), locale (en_US, de_DE, ...)."""
+        ensure(actor, "admin")
         values = {}
         for key, value in changes.items():
             if key in SHOP_FIELDS:
@@ -175,6 +189,10 @@ class TaxService:
                 values[key] = "1" if value in (True, 1, "1", "true", "yes") else "0"
             elif key == "default_tax_rate_id":
                 values[key] = "" if value in (None, "") else str(self._active(value).id)
+            elif key == "time_zone":
+                values[key] = check_zone(value, "time zone")
+            elif key == "locale":
+                values[key] = check_locale(value, "locale")
             else:
                 raise ValidationError(key, "is not a shop setting")
         with self.store.write() as conn:

@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from crpm.config import Settings  # noqa: E402
-from crpm.permissions import ROLES, RULES, Actor  # noqa: E402
+from crpm.permissions import RULES, Actor  # noqa: E402
 from crpm.ui import (  # noqa: E402
     account,
     admin,
@@ -33,6 +33,7 @@ from crpm.ui import (  # noqa: E402
     home,
     products,
     purchases,
+    search,
 )
 from crpm.ui.common import UIContext, guarded, md  # noqa: E402
 from crpm.ui.style import CSS, HEAD, THEME  # noqa: E402
@@ -45,7 +46,7 @@ class TabSpec:
     key: str
     label: str
     build: Callable[[UIContext], list[dict]]
-    action: str  # the permission (crpm.permissions.RULES) a role needs to see the tab
+    action: str  # the rule (crpm.permissions.RULES) that must name the role to show the tab
 
 
 TABS = (
@@ -64,24 +65,24 @@ TABS = (
     TabSpec("my_quotes", "My quotes", customer_portal.build_quotes, "own_records"),
     TabSpec("account", "My account", account.build, "own_account"),
 )
-# Who sees a tab: the permission rules, plus two views that are not permissions (customers'
-# own records; everyone's own account). The services still check every call.
-VIEW_RULES = {**RULES, "own_records": {"customer"}, "own_account": set(ROLES)}
-COMMON_TAB = "account"
-# Open the role's first tab (`allowed`: the keys, comma-separated) unless the user already picked
-# one of the role's tabs other than the start tab while the page was loading.
-OPEN_FIRST_TAB_JS = f"""(allowed) => {{
+# Every page starts on Home, whose figures load in parallel with the role's tabs (staff see
+# Home first). Once the tabs are shown, open the role's first tab (`allowed`: the keys,
+# comma-separated) unless the selected one is already among them: Home for staff, or a tab the
+# user picked while the page was loading.
+START_TAB = "home"
+OPEN_FIRST_TAB_JS = """(allowed) => {
   const keys = allowed.split(',');
   const current = document.querySelector('#crpm-tabs [role=tab][aria-selected=true]');
   const key = current && current.dataset.tabId;
-  if (key && key !== '{COMMON_TAB}' && keys.includes(key)) return;
-  document.querySelector(`#crpm-tabs [role=tab][data-tab-id="${{keys[0]}}"]`)?.click();
-}}"""
+  if (key && keys.includes(key)) return;
+  document.querySelector(`#crpm-tabs [role=tab][data-tab-id="${keys[0]}"]`)?.click();
+}"""
 
 
 def tabs_for(actor: Actor) -> list[str]:
-    """The keys of the tabs this actor's role may see, in display order."""
-    return [tab.key for tab in TABS if actor.role in VIEW_RULES[tab.action]]
+    """The keys of the tabs this actor's role may see, in display order: those whose rule names
+    the role (for anyone's records or their own). The services still check every call."""
+    return [tab.key for tab in TABS if actor.role in RULES[tab.action]]
 
 
 def build_app(services, settings: Settings) -> gr.Blocks:
@@ -96,16 +97,18 @@ def build_app(services, settings: Settings) -> gr.Blocks:
             who = gr.Markdown(elem_classes="crpm-who", scale=1)
             role_tabs = gr.Textbox(visible=False)  # the keys of the role's tabs, for the browser
             auth.logout_button()
+        search_box, search_hits = search.layout()
         tabs = {}
-        # Gradio fires the initially selected tab's select on load, so start on a tab every role
-        # has; once the role's tabs are shown, OPEN_FIRST_TAB_JS opens the first one.
-        with gr.Tabs(elem_id="crpm-tabs", selected=COMMON_TAB):
+        # Gradio fires the initially selected tab's select on load (START_TAB's, for every role);
+        # once the role's tabs are shown, OPEN_FIRST_TAB_JS opens the first one.
+        with gr.Tabs(elem_id="crpm-tabs", selected=START_TAB) as main_tabs:
             for spec in TABS:
                 with gr.Tab(spec.label, id=spec.key, elem_id=f"tab-{spec.key}") as tab:
                     refreshes = spec.build(ctx)
                 for refresh in refreshes:
                     tab.select(**refresh)
                 tabs[spec.key] = tab
+        search.wire(ctx, search_box, search_hits, main_tabs)
 
         @guarded
         def show_role_tabs(request: gr.Request):
@@ -114,12 +117,15 @@ def build_app(services, settings: Settings) -> gr.Blocks:
             greeting = f"Logged in as **{md(actor.username)}** ({actor.role})"
             # Gradio 6.31 ignores visible=False on a Tab update; "hidden" removes the tab.
             shown = (gr.Tab(visible=True if key in allowed else "hidden") for key in tabs)
-            return greeting, ",".join(allowed), *shown
+            return greeting, ",".join(allowed), gr.Textbox(visible=actor.is_staff), *shown
 
         # Selecting the role's first tab happens in the browser once the tabs are shown, and only
         # if the user has not picked a tab of their own meanwhile (no snap-back to Home).
         demo.load(
-            show_role_tabs, None, [who, role_tabs, *tabs.values()], api_visibility="private"
+            show_role_tabs,
+            None,
+            [who, role_tabs, search_box, *tabs.values()],
+            api_visibility="private",
         ).success(None, role_tabs, js=OPEN_FIRST_TAB_JS)
     demo.crpm_context = ctx
     demo.crpm_server = auth.server_app(services, settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from crpm.errors import ValidationError
-from crpm.services.accounts import PROFILE_FIELDS
+from crpm.services.customers import PROFILE_FIELDS
 from crpm.ui.common import UIContext, guarded, info, md
 
 LABELS = {

@@ -6,7 +6,12 @@ from __future__ import annotations
 import gradio as gr
 
 from crpm.errors import ValidationError
+from crpm.permissions import ensure
+from crpm.services.search import find_records
 from crpm.ui.common import (
+    COUNT,
+    DATE,
+    Column,
     Pager,
     UIContext,
     clicked_id,
@@ -19,27 +24,29 @@ from crpm.ui.common import (
     table,
 )
 from crpm.ui.confirm import ask_first
+from crpm.ui.pickers import PICKER_LIMIT, Pickers, picker
+from crpm.ui.search import choice_label
 
-USER_COLUMNS = {
-    "id": "ID",
-    "username": "Login name",
-    "role": "Role",
-    "customer_id": "Customer",
-    "state": "State",
-    "last_login_at": "Last login (UTC)",
-    "failed_logins": "Failed logins",
-    "created_at": "Created (UTC)",
-}
-AUDIT_COLUMNS = {
-    "id": "ID",
-    "at": "When (UTC)",
-    "actor": "Who",
-    "action": "Action",
-    "entity": "Record",
-    "entity_id": "Record ID",
-    "before": "Before",
-    "after": "After",
-}
+USER_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("username", "Login name"),
+    Column("role", "Role"),
+    Column("state", "State"),
+    Column("customer_id", "Customer", COUNT),
+    Column("last_login_at", "Last login", DATE),
+    Column("failed_logins", "Failed logins", COUNT),
+    Column("created_at", "Created", DATE),
+)
+AUDIT_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("at", "When", DATE),
+    Column("actor", "Who"),
+    Column("action", "Action"),
+    Column("entity", "Record"),
+    Column("entity_id", "Record ID", COUNT),
+    Column("before", "Before"),
+    Column("after", "After"),
+)
 ROLE_FILTERS = [("All", "all"), ("Admin", "admin"), ("Staff", "staff"), ("Customer", "customer")]
 ACTIVE_FILTERS = [("All", "all"), ("Active", "active"), ("Inactive", "inactive")]
 ROLES = ["staff", "admin", "customer"]
@@ -54,6 +61,11 @@ ROLE_MEANS = {
     "staff": "customers, products, purchases, reports, tickets and quotes, but no user accounts",
     "customer": "only their own profile, purchases, tickets and quotes",
 }
+# "customer:12" -> the kind and number the audit log filters on; nothing picked: all of the kind.
+SPLIT_HIT = (
+    "(hit, kind) => { const [k, n] = String(hit || '').split(':');"
+    " return n ? [k, Number(n)] : [kind, null]; }"
+)
 USER_HINT = "pick a user in the list or type a user ID or login name"
 
 
@@ -70,6 +82,7 @@ class AdminHandlers:
     def __init__(self, ctx: UIContext):
         self.ctx = ctx
         self.accounts = ctx.services.accounts
+        self.pickers = Pickers(ctx)
 
     # --- users ------------------------------------------------------------------------
 
@@ -86,7 +99,8 @@ class AdminHandlers:
             page_size,
         )
         rows = [self._row(user) for user in found.items]
-        return table(rows, USER_COLUMNS), page_info(found, number, "user", True), number
+        shown = table(rows, USER_COLUMNS, self.ctx.shop.time)
+        return shown, page_info(found, number, "user", True), number
 
     @staticmethod
     def _row(user) -> dict:
@@ -233,12 +247,44 @@ class AdminHandlers:
             page_size,
         )
         info = page_info(found, number, "audit row", bool(entity or entity_id))
-        return table(found.items, AUDIT_COLUMNS), info, number
+        return table(found.items, AUDIT_COLUMNS, self.ctx.shop.time), info, number
+
+    @guarded
+    def find_audit_records(self, query, kind, request: gr.Request):
+        """The audit filter's picker: records of the kind (any kind when none) matching the
+        query, as choices ("customer:12"), the first one picked; and the kind and ID the log is
+        then filtered on (the picked record's kind, or the kind as it was)."""
+        actor = self.ctx.actor(request)
+        ensure(actor, "admin")  # admins only, like the log it filters
+        kinds = [kind] if kind else list(ENTITIES[1:])
+
+        def choose(text):
+            return record_choices(self.ctx, self.pickers, actor, text, kinds)
+
+        query, choices = Pickers.search(query, choose)
+        found = Pickers.dropdown("record", query, choices)
+        if not choices:
+            return found, kind or "", None
+        picked_kind, _, number = choices[0][1].partition(":")
+        return found, picked_kind, int(number)
 
     @staticmethod
     @guarded
     def pick_row(event: gr.SelectData):
         return str(clicked_id(event))
+
+
+def record_choices(ctx: UIContext, pickers: Pickers, actor, query: str, kinds: list) -> list:
+    """(label, "kind:id") of the records of these kinds a query finds: logins by name or #ID,
+    other records as the search box finds them (inactive ones too, never erased customers)."""
+    choices = []
+    if "user" in kinds:
+        users = pickers.users(actor, query)
+        choices += [(f"User {pickers.user_label(user)}", f"user:{user.id}") for user in users]
+    hits = find_records(ctx.services.store, actor, query)
+    choices += [(choice_label(hit), f"{hit.kind}:{hit.record_id}") for hit in hits
+                if hit.kind in kinds]  # fmt: skip
+    return choices[:PICKER_LIMIT]
 
 
 def build_users(ctx: UIContext) -> list[dict]:
@@ -248,7 +294,7 @@ def build_users(ctx: UIContext) -> list[dict]:
         role = gr.Dropdown(ROLE_FILTERS, value="all", label="Role")
         active = gr.Dropdown(ACTIVE_FILTERS, value="all", label="State")
         search = gr.Textbox(label="Login name contains", placeholder="then Enter")
-    pager = Pager.build("Users", list(USER_COLUMNS.values()), "user", "users-table")
+    pager = Pager.build("Users", USER_COLUMNS, "user", "users-table")
     refresh = pager.wire(
         handlers.list_users,
         [role, active, search],
@@ -280,9 +326,12 @@ def build_users(ctx: UIContext) -> list[dict]:
             gr.Markdown("### Add a login\nStaff and admins; a customer login needs its record.")
             username = gr.Textbox(label="Login name")
             password = gr.Textbox(label="Password (at least 10 characters)", type="password")
-            with gr.Row():
-                add_role = gr.Dropdown(ROLES, value="staff", label="Role")
-                customer = gr.Number(label="Customer ID (customer logins)")
+            add_role = gr.Dropdown(ROLES, value="staff", label="Role")
+            with gr.Row(equal_height=True):
+                _, customer = picker(
+                    handlers.pickers.find_customers, "Find the customer (customer logins)",
+                    "Name, e-mail or phone", "Customer",
+                )  # fmt: skip
             add = gr.Button("Add login", variant="primary")
             added = gr.Markdown()
 
@@ -316,9 +365,15 @@ def build_erase(ctx: UIContext) -> list[dict]:
     )
     with gr.Column(elem_classes="crpm-card", elem_id="erase-person"):
         with gr.Row(equal_height=True):
-            customer = gr.Number(label="Customer ID")
-            user = gr.Textbox(label="or user (ID or login name)")
-            check = gr.Button("Check who this is", scale=0, min_width=160)
+            _, customer = picker(
+                handlers.pickers.find_any_customers, "Find the customer",
+                "Name, e-mail or phone", "Customer",
+            )  # fmt: skip
+        with gr.Row(equal_height=True):
+            _, user = picker(
+                handlers.pickers.find_users, "or find the login", "Login name", "Login"
+            )
+        check = gr.Button("Check who this is")
         preview = gr.Markdown()
         with gr.Row(equal_height=True):
             confirmation = gr.Textbox(label=f"Type {CONFIRM_WORD} to confirm")
@@ -344,12 +399,29 @@ def build_audit(ctx: UIContext) -> list[dict]:
     handlers = AdminHandlers(ctx)
     with gr.Row(equal_height=True):
         entity = gr.Dropdown(ENTITIES, value="", label="Record kind", allow_custom_value=True)
-        entity_id = gr.Number(label="Record ID")
-    pager = Pager.build(
-        "Audit log (newest first)", list(AUDIT_COLUMNS.values()), "audit row", "audit-table"
-    )
-    return [
-        pager.wire(
-            handlers.audit_log, [entity, entity_id], [entity.input, entity_id.submit], "audit_log"
+        query = gr.Textbox(
+            label="Find the record", placeholder="Name, e-mail, SKU, login or #number"
         )
-    ]
+        record = gr.Dropdown(
+            [], label="Record (empty: all)", allow_custom_value=True, interactive=True
+        )
+    # The picked record's number: set by the picker, never typed.
+    entity_id = gr.Number(label="Record ID", visible=False)
+    pager = Pager.build("Audit log (newest first)", AUDIT_COLUMNS, "audit row", "audit-table")
+    refresh = pager.wire(handlers.audit_log, [entity, entity_id], [], "audit_log")
+    first_page = dict(fn=None, inputs=None, outputs=pager.page, js="() => 1")
+    # A new search or kind picks the first match and shows its rows; picking another match
+    # among those found is browser work until the log is fetched.
+    gr.on(
+        [query.change, query.submit, entity.input],
+        handlers.find_audit_records,
+        [query, entity],
+        [record, entity, entity_id],
+        trigger_mode="always_last",
+        show_progress="hidden",
+        api_visibility="private",
+    ).then(**first_page).then(**refresh)
+    record.input(None, [record, entity], [entity, entity_id], js=SPLIT_HIT).then(**first_page).then(
+        **refresh
+    )
+    return [refresh]

@@ -3,6 +3,10 @@ headings shown, and how many rows the page shows (its CSV download holds them al
 
 from __future__ import annotations
 
+import pandas as pd
+
+from crpm.analytics.periods import PRESETS
+
 PRODUCT_HEADINGS = {
     "sku": "SKU",
     "name": "Product",
@@ -10,6 +14,8 @@ PRODUCT_HEADINGS = {
     "units_sold": "Units sold",
     "revenue_cents": "Revenue",
 }
+# The stock table's units sold in the page's range; its heading names the range (headings_for).
+SOLD_IN_RANGE = "units_in_range"
 # key: (title, where in Analytics.page(), headings, rows shown on the page)
 TABLES = {
     "trend": (
@@ -54,8 +60,8 @@ TABLES = {
             "status": "Status",
             "stock": "Stock",
             "reorder_level": "Reorder at",
-            "units_30d": "Sold 30 d",
-            "days_of_cover": "Days of cover",
+            SOLD_IN_RANGE: "Sold in range",
+            "days_of_cover": "Days of cover (30-day pace)",
             "low_stock": "Low",
             "stock_value_cents": "Stock value",
         },
@@ -65,7 +71,7 @@ TABLES = {
         "Stock movements in the range (latest 200)",
         ("stock", "movements"),
         {
-            "created_at": "Time (UTC)",
+            "created_at": "Time",
             "sku": "SKU",
             "kind": "Kind",
             "quantity": "Change",
@@ -119,9 +125,28 @@ def pick(result: dict, path: tuple):
     return result
 
 
-def table(result: dict, key: str):
+def table(result: dict, key: str) -> pd.DataFrame:
     """One table of `Analytics.page()` as the page shows it (and its CSV holds it)."""
     frame = pick(result, TABLES[key][1])
     if key == "stock":
-        return frame.sort_values(["low_stock", "days_of_cover"], ascending=[False, True])
+        return with_units_in_range(frame, result["products"]["by_product"]).sort_values(
+            ["low_stock", "days_of_cover"], ascending=[False, True]
+        )
     return frame
+
+
+def with_units_in_range(stock: pd.DataFrame, by_product: pd.DataFrame) -> pd.DataFrame:
+    """The stock report with each product's net units sold in the page's range (0 without
+    sales), beside the engine's fixed last-30-days figure that its days of cover stand on."""
+    sold = by_product.set_index("product_id")["units_sold"]
+    units = stock["product_id"].map(sold).fillna(0).astype("int64")
+    return stock.assign(**{SOLD_IN_RANGE: units})
+
+
+def headings_for(key: str, preset: str) -> dict[str, str]:
+    """The headings of table `key`, with the units sold in the range named after the preset
+    ("Sold last 7 days"; "Sold in range" for custom days)."""
+    headings = TABLES[key][2]
+    if SOLD_IN_RANGE not in headings or preset not in PRESETS or preset == "Custom":
+        return headings
+    return {**headings, SOLD_IN_RANGE: f"Sold {preset.lower()}"}

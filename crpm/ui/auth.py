@@ -1,4 +1,5 @@
-"""Login, registration and logout pages served beside the dashboard, and the gate in front of it.
+"""Login, registration, invitation and logout pages served beside the dashboard, and the gate in
+front of it.
 
 Why our own pages and not Gradio's `auth=`: Gradio keeps its login tokens in memory, maps them
 to a username and cannot revoke them, so an erased person's old cookie would resolve to whoever
@@ -29,6 +30,8 @@ from starlette.exceptions import HTTPException
 from crpm.config import Settings
 from crpm.errors import CRPMError, PermissionDenied
 from crpm.services.accounts import SESSION_HOURS
+from crpm.services.invitations import InvalidInvitation
+from crpm.ui.assetcache import CacheHashedAssets
 from crpm.ui.gradioguard import GradioGuard
 from crpm.ui.session import SESSION_COOKIE, session_token
 from crpm.ui.webguard import WebGuard, same_origin
@@ -47,8 +50,11 @@ NOTICES = {
     # One answer to every accepted registration form: a new account, or an e-mail already known
     # (a customer or a login), so the page does not tell which addresses are registered.
     "registered": "Thank you. If this e-mail address was not registered yet, your account is"
-    " ready: log in with it. If it was, log in with your existing password.",
+    " ready: log in with it. If you already have a login, log in with your password. If the shop"
+    " has your e-mail but you never had a login, ask the shop for an invitation.",
+    "invited": "Your password is set. Log in with your e-mail address and the new password.",
 }
+INVITATION_UNUSABLE = "This invitation link cannot be used"
 REGISTER_FIELDS = ("name", "email", "phone")
 
 
@@ -88,7 +94,8 @@ def current_username(services):
 class GuardedApp(App):
     """Gradio's web app wrapped in CRPM's guards (outermost, around Gradio's own middleware):
     same-origin only and security headers (crpm/ui/webguard.py), queue sessions bound to their
-    login and uploads for importing roles only (crpm/ui/gradioguard.py)."""
+    login and uploads for importing roles only (crpm/ui/gradioguard.py); and Gradio's hashed
+    assets cached by the browser (crpm/ui/assetcache.py)."""
 
     def __init__(self, services, settings: Settings, **kwargs):
         # No FastAPI schema at /openapi.json: Gradio's /gradio_api/openapi.json needs a login.
@@ -98,7 +105,7 @@ class GuardedApp(App):
     def build_middleware_stack(self):
         services, settings = self.crpm_guards
         inner = GradioGuard(super().build_middleware_stack(), services, settings.max_upload_bytes)
-        return WebGuard(inner, settings.frame_ancestors)
+        return WebGuard(CacheHashedAssets(inner), settings.frame_ancestors)
 
 
 def server_app(services, settings: Settings) -> App:
@@ -111,6 +118,8 @@ def server_app(services, settings: Settings) -> App:
     app.add_api_route("/login/", pages.login, methods=["POST"], include_in_schema=False)
     app.add_api_route("/register", pages.register_page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/register", pages.register, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/invite", pages.invite_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/invite", pages.accept_invitation, methods=["POST"], include_in_schema=False)
     app.add_api_route("/logout", pages.logout_page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/logout", pages.logout, methods=["POST"], include_in_schema=False)
     app.add_exception_handler(HTTPException, send_anonymous_to_login)
@@ -148,6 +157,7 @@ class AuthPages:
 
     def __init__(self, services, trusted_proxy: bool = False):
         self.accounts = services.accounts
+        self.invitations = services.invitations
         self.trusted_proxy = trusted_proxy
 
     # --- logging in -------------------------------------------------------------------
@@ -211,6 +221,37 @@ class AuthPages:
         except CRPMError as exc:
             return page("Create an account", register_form(typed, exc.message), 400)
         return RedirectResponse("login?notice=registered", status_code=303)
+
+    # --- accepting an invitation (crpm/services/invitations.py) -----------------------
+
+    def invite_page(self, request: Request) -> Response:
+        """`/invite?token=...`: the link staff passed on; asks for the new password."""
+        token = request.query_params.get("token", "")
+        address = client_address(request, self.trusted_proxy)
+        try:
+            invitation = self.invitations.open_invitation(token, address)
+        except CRPMError as exc:
+            return unusable_invitation(exc)
+        return page("Set your password", invite_form(invitation, token))
+
+    async def accept_invitation(self, request: Request) -> Response:
+        form = await request.form()
+        if not same_origin(request):
+            return refused_origin(True)
+        token = str(form.get("token") or "")
+        password = str(form.get("password") or "")
+        address = client_address(request, self.trusted_proxy)
+        try:
+            invitation = await run_in_threadpool(self.invitations.open_invitation, token, address)
+            if password != str(form.get("confirm") or ""):
+                error = "The passwords differ."
+                return page("Set your password", invite_form(invitation, token, error), 400)
+            await run_in_threadpool(self.invitations.redeem, token, password, address)
+        except (InvalidInvitation, PermissionDenied) as exc:
+            return unusable_invitation(exc)
+        except CRPMError as exc:
+            return page("Set your password", invite_form(invitation, token, exc.message), 400)
+        return RedirectResponse("login?notice=invited", status_code=303)
 
     # --- logging out ------------------------------------------------------------------
 
@@ -292,6 +333,20 @@ def login_form(username: str = "", error: str = "", notice: str = "") -> str:
 <p class="alt">New customer? <a href="register">Create an account</a></p>"""
 
 
+def new_password_fields() -> str:
+    """The new password twice, as registration and an invitation ask for it."""
+    return field(
+        "Password (at least 10 characters)",
+        "password",
+        kind="password",
+        autocomplete="new-password",
+        minlength="10",
+        required="",
+    ) + field(
+        "Repeat the password", "confirm", kind="password", autocomplete="new-password", required=""
+    )
+
+
 def register_form(typed: dict, error: str = "") -> str:
     value = typed.get
     return f"""
@@ -301,28 +356,43 @@ def register_form(typed: dict, error: str = "") -> str:
   {field("Full name", "name", value("name", ""), autocomplete="name", required="")}
   {field("E-mail (your login name)", "email", value("email", ""), "email", required="")}
   {field("Contact number", "phone", value("phone", ""), "tel", autocomplete="tel")}
-  {
-        field(
-            "Password (at least 10 characters)",
-            "password",
-            kind="password",
-            autocomplete="new-password",
-            minlength="10",
-            required="",
-        )
-    }
-  {
-        field(
-            "Repeat the password",
-            "confirm",
-            kind="password",
-            autocomplete="new-password",
-            required="",
-        )
-    }
+  {new_password_fields()}
   <button type="submit">Create account</button>
 </form>
-<p class="alt">Already registered? <a href="login">Log in</a></p>"""
+<p class="alt">Already registered? <a href="login">Log in</a></p>
+<p class="alt">Already a customer of the shop but never logged in? Ask the shop for an
+invitation link.</p>"""
+
+
+def invite_form(invitation, token: str, error: str = "") -> str:
+    return f"""
+<h1>Welcome, {escape(invitation.name)}</h1>
+{message(error)}
+<p>Choose a password for the customer portal. You will log in with your e-mail address.</p>
+<form method="post" action="invite">
+  <input type="hidden" name="token" value="{escape(token)}">
+  {
+        field(
+            "E-mail (your login name)",
+            "username",
+            invitation.email,
+            readonly="",
+            autocomplete="username",
+        )
+    }
+  {new_password_fields()}
+  <button type="submit">Set password</button>
+</form>"""
+
+
+def unusable_invitation(exc: CRPMError) -> HTMLResponse:
+    """One page for every link that cannot be used (and for an address that must wait)."""
+    reason = exc.reason if isinstance(exc, InvalidInvitation) else exc.message
+    body = f"""
+<h1>{escape(INVITATION_UNUSABLE)}</h1>
+{message(reason[:1].upper() + reason[1:] + ".")}
+<p class="alt"><a href="login">Log in</a></p>"""
+    return page("Invitation", body, 410)
 
 
 def logout_form() -> str:

@@ -15,16 +15,18 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 
 import gradio as gr
 import pandas as pd
 
 from crpm.config import Settings
 from crpm.errors import CRPMError, ValidationError
-from crpm.models import format_money, is_digits, parse_time
+from crpm.models import cents_to_decimal_text, is_digits, parse_money
 from crpm.permissions import Actor
+from crpm.shoplocale import ShopLocale, read_amount
+from crpm.ui.fields import user_message
 from crpm.ui.session import acting_user
 
 log = logging.getLogger("crpm.ui")
@@ -73,12 +75,16 @@ def warning(message: str, **options) -> None:
     gr.Warning(html_text(message), **options)
 
 
-def guarded(fn):
+def guarded(fn=None, /, *, labels: dict | None = None):
     """Run a handler; a refusal becomes a warning toast, a crash a logged generic error.
 
-    The refusal is re-raised as an invisible gr.Error so that the outputs stay untouched (the
-    form keeps what the user typed) and an API client gets an AppError carrying the message.
+    The refusal names the field by its label (crpm/ui/fields.py; `labels` for a form that
+    names a field its own way: `@guarded(labels={"quantity": "Units"})`). It is re-raised as
+    an invisible gr.Error so that the outputs stay untouched (the form keeps what the user
+    typed) and an API client gets an AppError carrying the same message.
     """
+    if fn is None:
+        return functools.partial(guarded, labels=labels)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -87,8 +93,9 @@ def guarded(fn):
         except gr.Error:
             raise
         except CRPMError as exc:
-            warning(exc.message, title="Not done")
-            raise gr.Error(exc.message, visible=False, print_exception=False) from None
+            message = user_message(exc, labels)
+            warning(message, title="Not done")
+            raise gr.Error(message, visible=False, print_exception=False) from None
         except Exception:
             log.exception("dashboard handler %s failed", fn.__name__)
             raise gr.Error(GENERIC_ERROR, print_exception=False) from None
@@ -96,27 +103,103 @@ def guarded(fn):
     return wrapper
 
 
+# --- tables ------------------------------------------------------------------------------
+# A column says what it holds, and its kind says how it is laid out: text wraps between words,
+# money and counts stay on one line and line up on the right, dates and codes (SKU, invoice
+# number) stay on one line. The browser then fits the table into its box (crpm/ui/style.py,
+# TABLE_CSS); the columns' order is the order a phone shows them in before scrolling sideways,
+# so the key columns come first.
+TEXT, MONEY, COUNT, DATE, CODE = "text", "money", "count", "date", "code"
+KINDS = (TEXT, MONEY, COUNT, DATE, CODE)
+NUMBER_KINDS = (MONEY, COUNT)
+MAX_COLUMNS = 16  # the style sheet lays out this many columns by kind
+# The classes of a table whose columns are not known in advance (a file's): all text.
+WRAP_ALL = ["crpm-table", "crpm-wrap-all"]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the row's key it shows
+    label: str  # its heading
+    kind: str = TEXT
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.key!r}: kind must be one of {KINDS}")
+
+
+def headings(columns) -> list[str]:
+    return [column.label for column in columns]
+
+
+def column_classes(columns) -> list[str]:
+    """The CSS classes that lay out each column by its kind (numbered from 1, as nth-child)."""
+    if len(columns) > MAX_COLUMNS:
+        raise ValueError(f"a table lays out at most {MAX_COLUMNS} columns")
+    classes = []
+    for number, column in enumerate(columns, start=1):
+        if column.kind in NUMBER_KINDS:
+            classes.append(f"crpm-num-{number}")
+        elif column.kind == TEXT:
+            classes.append(f"crpm-wrap-{number}")
+    return classes
+
+
+def data_table(columns, label: str, **options) -> gr.Dataframe:
+    """A table laid out by its columns' kinds, read-only unless `interactive=True`; the other
+    `options` go to gr.Dataframe."""
+    classes = options.pop("elem_classes", [])
+    return gr.Dataframe(
+        value=table([], columns),
+        label=label,
+        interactive=options.pop("interactive", False),
+        wrap=True,
+        elem_classes=["crpm-table", *column_classes(columns), *classes],
+        **options,
+    )
+
+
 # The columns of a purchase-history table, as UIContext.history_line fills them.
-HISTORY_COLUMNS = {
-    "purchase_id": "Purchase",
-    "purchased_at": "Time (UTC)",
-    "sku": "SKU",
-    "product_name": "Product",
-    "quantity": "Qty",
-    "returned": "Returned",
-    "unit_price": "Unit price",
-    "line_total": "Line total",
-    "state": "Status",
-    "invoice_number": "Invoice",
-}
+HISTORY_COLUMNS = (
+    Column("purchase_id", "Purchase", COUNT),
+    Column("purchased_at", "Time", DATE),
+    Column("product_name", "Product"),
+    Column("quantity", "Qty", COUNT),
+    Column("unit_price", "Unit price", MONEY),
+    Column("line_total", "Line total", MONEY),
+    Column("returned", "Returned", COUNT),
+    Column("state", "Status"),
+    Column("sku", "SKU", CODE),
+    Column("invoice_number", "Invoice", CODE),
+)
+
+
+@dataclass(frozen=True)
+class Opener:
+    """How a record is opened from outside its tab (the global search): the tab it lives in,
+    the handler `fn(record_id, request)` that draws it, the components it draws into, and the
+    component holding the record's ID when `fn` does not set it; `inner` is (a gr.Tabs inside
+    the tab, the id of the sub-tab to show)."""
+
+    tab: str
+    fn: Callable
+    outputs: list
+    key: object = None
+    inner: tuple | None = None
 
 
 @dataclass
 class UIContext:
-    """What a tab needs to build its handlers: the services, the settings, who is acting."""
+    """What a tab needs to build its handlers: the services, the settings, who is acting, and
+    how each kind of record is opened (`openers`, filled by the tabs as they are built; `links`:
+    the timeline tables whose rows open the record they name; `jumps`: (button, kind, the
+    component holding the open record's ID): the button opens that record's customer)."""
 
     services: object
     settings: Settings
+    openers: dict[str, Opener] = field(default_factory=dict)
+    links: list = field(default_factory=list)  # timelines whose rows open their record
+    jumps: list = field(default_factory=list)  # (button, "purchase", the purchase's ID box)
     _analytics: object = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -144,16 +227,45 @@ class UIContext:
         """The store's clock: the dashboard's "today" is the services' today."""
         return self.services.store.clock
 
-    def money(self, cents) -> str:
-        return format_money(int(cents or 0), self.settings.currency)
+    @property
+    def shop(self) -> ShopLocale:
+        """The shop's time zone, locale and currency symbol, read now (an admin's change shows
+        at once): every time and amount a page shows goes through it."""
+        return self.services.taxes.shop_locale(self.settings.currency)
 
-    def history_line(self, row: dict) -> dict:
-        """A purchase-history line (PurchaseService.history) with money shown and its state."""
+    def money(self, cents) -> str:
+        return self.shop.money(cents)
+
+    def shop_day(self):
+        """The shop's current day by the store's clock."""
+        return self.shop.day(self.clock)
+
+    def amount(self, value, field_name: str):
+        """An amount typed the shop's way ("4,95" in de_DE) as the plain decimal the services
+        read; empty stays empty."""
+        if value in (None, "") or not isinstance(value, str):
+            return value
+        cents = parse_money(value, field_name, self.shop.locale)
+        return cents_to_decimal_text(cents)
+
+    def discount(self, value, field_name: str = "discount"):
+        """A discount typed the shop's way ("2,5%" or "1,50" in de_DE) as the plain text the
+        services read; what is not a number goes on for the service to name."""
+        if not isinstance(value, str) or not value.strip().endswith("%"):
+            return self.amount(value, field_name)
+        number = read_amount(value.strip()[:-1].strip(), self.shop.locale)
+        return value if number is None else f"{number}%"
+
+    def history_line(self, row: dict, shop: ShopLocale | None = None) -> dict:
+        """A purchase-history line (PurchaseService.history) with money and time shown and its
+        state."""
+        shop = shop or self.shop
         state = "cancelled" if row["cancelled_at"] else ("returned" if row["returned"] else "")
         return {
             **row,
-            "unit_price": self.money(row["unit_price_cents"]),
-            "line_total": self.money(row["line_total_cents"]),
+            "purchased_at": shop.time(row["purchased_at"]),
+            "unit_price": shop.money(row["unit_price_cents"]),
+            "line_total": shop.money(row["line_total_cents"]),
             "state": state,
         }
 
@@ -166,6 +278,13 @@ class UIContext:
 
                 self._analytics = Analytics(self.services.store)
         return self._analytics
+
+    def close(self) -> None:
+        """Let go of the analytics engine (on PostgreSQL it holds a connection of its own)."""
+        with self._analytics_lock:
+            if self._analytics is not None:
+                self._analytics.close()
+                self._analytics = None
 
 
 def wait_for_server(host: str, port: int, timeout_s: float) -> None:
@@ -212,35 +331,6 @@ def whole_number(value):
     return value
 
 
-def day_start(value, field_name: str) -> str | None:
-    """A date box as the first moment of that day (UTC text), or None when empty."""
-    if value in (None, ""):
-        return None
-    return parse_time(_date_text(value, field_name), field_name)
-
-
-def day_after(value, field_name: str) -> str | None:
-    """A 'to' date box includes its whole day: the range ends at the next midnight."""
-    start = day_start(value, field_name)
-    if start is None:
-        return None
-    day = date.fromisoformat(start[:10])
-    if day == date.max:
-        raise ValidationError(field_name, f"must be {date.max - timedelta(days=1)} or earlier")
-    return parse_time(day + timedelta(days=1), field_name)
-
-
-def _date_text(value, field_name: str) -> str:
-    if isinstance(value, (int, float)):
-        try:
-            return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
-        except (OverflowError, OSError, ValueError):
-            raise ValidationError(field_name, f"{value!r} is not a date") from None
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def clicked_id(event) -> int:
     """The ID in the first cell of the table row a click names (gr.SelectData)."""
     values = getattr(event, "row_value", None)
@@ -250,6 +340,14 @@ def clicked_id(event) -> int:
     if isinstance(first, bool) or not isinstance(first, int) or not 0 < first <= MAX_ID:
         raise ValidationError("row", "click a row of the table")
     return first
+
+
+def open_clicked(event, show, request) -> tuple:
+    """The clicked row's record (gr.SelectData): its number, then what `show(record_id,
+    request)` draws for it; one call for a view whose outputs do not carry the number."""
+    record_id = clicked_id(event)
+    shown = show(record_id, request)
+    return (record_id, *shown) if isinstance(shown, tuple) else (record_id, shown)
 
 
 def without_clicked(lines, event) -> list:
@@ -264,13 +362,24 @@ def without_clicked(lines, event) -> list:
 # --- showing results ---------------------------------------------------------------------
 
 
-def table(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    """Rows as a DataFrame with the given {key: heading} columns, headings kept when empty."""
-    frame = pd.DataFrame([[row.get(key) for key in columns] for row in rows], dtype=object)
+def table(rows: list[dict], columns, time=None) -> pd.DataFrame:
+    """Rows as a DataFrame with the given columns (Column), headings kept when empty; with
+    `time` (ShopLocale.time) the stored UTC times of DATE columns on the shop's clock."""
+    shown = [(column.key, time if time and column.kind == DATE else None) for column in columns]
+    frame = pd.DataFrame(
+        [[_cell(row.get(key), convert) for key, convert in shown] for row in rows], dtype=object
+    )
     if frame.empty:
-        return pd.DataFrame(columns=list(columns.values()))
-    frame.columns = list(columns.values())
+        return pd.DataFrame(columns=headings(columns))
+    frame.columns = headings(columns)
     return frame
+
+
+def _cell(value, convert):
+    """A value as its column shows it: a stored time (19 characters) converted, else as is."""
+    if convert and isinstance(value, str) and len(value) == 19:
+        return convert(value)
+    return value
 
 
 def count(number: int, noun: str) -> str:
@@ -299,16 +408,8 @@ class Pager:
     next: gr.Button
 
     @classmethod
-    def build(cls, label: str, headings: list[str], noun: str, elem_id: str) -> Pager:
-        grid = gr.Dataframe(
-            value=pd.DataFrame(columns=headings),
-            label=label,
-            interactive=False,
-            wrap=True,
-            max_height=620,
-            elem_classes="crpm-table",
-            elem_id=elem_id,
-        )
+    def build(cls, label: str, columns, noun: str, elem_id: str) -> Pager:
+        grid = data_table(columns, label, max_height=620, elem_id=elem_id)
         # One line of controls without field labels (the caption says which page this is), so
         # the buttons, the page box and the size menu line up.
         with gr.Row(elem_classes="crpm-pager"):

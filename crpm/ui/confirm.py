@@ -17,8 +17,10 @@ import functools
 
 import gradio as gr
 
-# What gr.update(visible=False) sends, returned by a browser-only event: no server round trip.
+# What gr.update(visible=False/True) sends, returned by a browser-only event: no server round
+# trip (HIDE closes a question; both open and close forms shown on demand).
 HIDE = "() => ({__type__: 'update', visible: false})"
+SHOW = "() => ({__type__: 'update', visible: true})"
 KEEP_LABEL = "No, keep it"
 
 
@@ -32,8 +34,12 @@ def opening(describe):
     return show
 
 
-def ask_first(button: gr.Button, describe, inputs: list, confirm_label: str) -> gr.Button:
-    """Make `button` ask first; returns the panel's confirming button for the action."""
+def ask_first(
+    button: gr.Button, describe, inputs: list, confirm_label: str | None = None
+) -> gr.Button:
+    """Make `button` ask first; returns the panel's confirming button for the action, labelled
+    `confirm_label` or "Yes, " and the button's own word ("Yes, deactivate")."""
+    confirm_label = confirm_label or f"Yes, {button.value.lower()}"
     name = describe.__name__.removeprefix("describe_")
     with gr.Column(visible=False, elem_id=f"confirm-{name}", elem_classes="crpm-confirm") as panel:
         message = gr.Markdown(elem_classes="crpm-confirm-message")

@@ -8,47 +8,44 @@ from __future__ import annotations
 
 import gradio as gr
 
-from crpm.errors import PermissionDenied
 from crpm.models import parse_quantity
+from crpm.permissions import ensure
 from crpm.services.purchases import normalise_lines
+from crpm.ui import desk_view as view
 from crpm.ui import downloads
 from crpm.ui.common import (
+    COUNT,
     HISTORY_COLUMNS,
+    Column,
     Pager,
     UIContext,
     chain,
-    clicked_id,
     count,
+    data_table,
     fetch_page,
     guarded,
     info,
+    open_clicked,
     page_info,
     required_id,
     table,
     whole_number,
     without_clicked,
 )
-from crpm.ui.desk_view import (
-    CATEGORY_CHOICES,
-    PRIORITY_CHOICES,
-    QUOTE_COLUMNS,
-    QUOTE_STATUS_CHOICES,
-    STATUS_CHOICES,
-    TICKET_COLUMNS,
-    quote_html,
-    quote_row,
-    ticket_html,
-    ticket_row,
-)
+from crpm.ui.pickers import PICKER_LIMIT
 
-MY_TICKET_COLUMNS = {
-    key: heading for key, heading in TICKET_COLUMNS.items() if key not in ("assignee", "customer")
-}
-CART_COLUMNS = {"product_id": "Product ID", "label": "Product", "quantity": "Qty"}
-PICKER_LIMIT = 20
-TICKET_HINT = "pick one of your tickets in the list or type its ID"
-QUOTE_HINT = "pick one of your quotes in the list or type its ID"
+MY_TICKET_COLUMNS = tuple(
+    column for column in view.TICKET_COLUMNS if column.key not in ("assignee", "customer")
+)
+CART_COLUMNS = (
+    Column("label", "Product"),
+    Column("quantity", "Qty", COUNT),
+    Column("product_id", "Product ID", COUNT),
+)
+TICKET_HINT = "open one of your tickets: click it in the list"
+QUOTE_HINT = "open one of your quotes: click it in the list"
 PRIVATE = {"api_visibility": "private"}
+COMMENT_LABELS = {"comment": "Your comment"}  # how the portal names a ticket comment
 
 
 class PortalHandlers:
@@ -62,8 +59,7 @@ class PortalHandlers:
     def my_purchases(self, page, page_size, request: gr.Request):
         """The logged-in customer's purchase lines, newest first, and what they spent."""
         actor = self.ctx.actor(request)
-        if actor.customer_id is None:
-            raise PermissionDenied("only a customer login has purchases of its own")
+        ensure(actor, "own_records")  # a staff login has no history of its own to show
         found, number = fetch_page(
             lambda limit, offset: self.ctx.services.purchases.history(
                 actor, actor.customer_id, limit=limit, offset=offset
@@ -71,8 +67,9 @@ class PortalHandlers:
             page,
             page_size,
         )
-        rows = [self.ctx.history_line(row) for row in found.items]
-        spent = self.ctx.money(found.extra["total_spent_cents"])
+        shop = self.ctx.shop
+        rows = [self.ctx.history_line(row, shop) for row in found.items]
+        spent = shop.money(found.extra["total_spent_cents"])
         info = page_info(found, number, "purchase line")
         if found.total:
             info += f" · {count(found.extra['purchases'], 'purchase')}, total spent **{spent}**"
@@ -99,9 +96,9 @@ class PortalHandlers:
             page,
             page_size,
         )
-        rows = [ticket_row(ticket) for ticket in found.items]
+        rows = [view.ticket_row(ticket) for ticket in found.items]
         info = page_info(found, number, "ticket", filtered=status not in (None, "", "all"))
-        return table(rows, MY_TICKET_COLUMNS), info, number
+        return table(rows, MY_TICKET_COLUMNS, self.ctx.shop.time), info, number
 
     @guarded
     def raise_ticket(self, subject, description, category, priority, request: gr.Request):
@@ -110,29 +107,35 @@ class PortalHandlers:
             self.ctx.actor(request), subject, description, category, priority
         )
         info(f"Ticket #{ticket.id} opened; we will answer here")
-        return ticket.id, ticket_html(ticket)
+        return ticket.id, view.ticket_html(ticket, self.ctx.shop.time)
 
     @guarded
     def ticket_detail(self, ticket_id, request: gr.Request):
         """One of your tickets with its public history (staff see internal notes too)."""
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
-        return ticket_html(self.desk.get_ticket(self.ctx.actor(request), ticket_id))
+        ticket = self.desk.get_ticket(self.ctx.actor(request), ticket_id)
+        return view.ticket_html(ticket, self.ctx.shop.time)
 
     @guarded
+    def open_my_ticket(self, event: gr.SelectData, request: gr.Request):
+        """A click on a row of your tickets opens that ticket (as ticket_detail shows it)."""
+        return open_clicked(event, self.ticket_detail, request)
+
+    @guarded(labels=COMMENT_LABELS)
     def comment_ticket(self, ticket_id, body, request: gr.Request):
         """Add a comment to a ticket; a comment on a resolved ticket reopens it."""
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         ticket = self.desk.comment(self.ctx.actor(request), ticket_id, body)
         info(f"Comment added to ticket #{ticket.id}")
-        return ticket_html(ticket), ""
+        return view.ticket_html(ticket, self.ctx.shop.time), ""
 
-    @guarded
+    @guarded(labels=COMMENT_LABELS)
     def close_ticket(self, ticket_id, comment, request: gr.Request):
         """Close a ticket, with an optional last comment."""
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
         ticket = self.desk.close_ticket(self.ctx.actor(request), ticket_id, comment)
         info(f"Ticket #{ticket.id} closed")
-        return ticket_html(ticket), ""
+        return view.ticket_html(ticket, self.ctx.shop.time), ""
 
     # --- quotes -----------------------------------------------------------------------
 
@@ -173,7 +176,13 @@ class PortalHandlers:
         # the service checks the lines' shape; the page's lines also carry a label it ignores
         quote = self.desk.request_quote(self.ctx.actor(request), lines or [], text)
         info(f"Quote #{quote.id} requested; we will price it soon")
-        return quote.id, quote_html(quote, self.ctx.money), [], table([], CART_COLUMNS), ""
+        return (
+            quote.id,
+            view.quote_html(quote, self.ctx.money, self.ctx.shop.time),
+            [],
+            table([], CART_COLUMNS),
+            "",
+        )
 
     @guarded
     def my_quotes(self, status, page, page_size, request: gr.Request):
@@ -186,15 +195,22 @@ class PortalHandlers:
             page,
             page_size,
         )
-        rows = [quote_row(quote, self.ctx.money) for quote in found.items]
+        shop = self.ctx.shop  # the settings read once for the page, not once a row
+        rows = [view.quote_row(quote, shop.money) for quote in found.items]
         info = page_info(found, number, "quote", filtered=status not in (None, "", "all"))
-        return table(rows, QUOTE_COLUMNS), info, number
+        return table(rows, view.QUOTE_COLUMNS, shop.time), info, number
 
     @guarded
     def quote_detail(self, quote_id, request: gr.Request):
         """One quote with its lines and prices."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
-        return quote_html(self.desk.get_quote(self.ctx.actor(request), quote_id), self.ctx.money)
+        quote = self.desk.get_quote(self.ctx.actor(request), quote_id)
+        return view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
+
+    @guarded
+    def open_my_quote(self, event: gr.SelectData, request: gr.Request):
+        """A click on a row of your quotes opens that quote (as quote_detail shows it)."""
+        return open_clicked(event, self.quote_detail, request)
 
     @guarded
     def accept_quote(self, quote_id, request: gr.Request):
@@ -202,7 +218,7 @@ class PortalHandlers:
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         quote = self.desk.accept_quote(self.ctx.actor(request), quote_id)
         info(f"Quote #{quote.id} accepted: purchase #{quote.purchase_id} recorded")
-        return quote_html(quote, self.ctx.money)
+        return view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
 
     @guarded
     def reject_quote(self, quote_id, request: gr.Request):
@@ -210,18 +226,13 @@ class PortalHandlers:
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         quote = self.desk.reject_quote(self.ctx.actor(request), quote_id)
         info(f"Quote #{quote.id} rejected")
-        return quote_html(quote, self.ctx.money)
-
-    @staticmethod
-    @guarded
-    def pick_row(event: gr.SelectData):
-        return clicked_id(event)
+        return view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
 
 
 def build_purchases(ctx: UIContext) -> list[dict]:
     handlers = PortalHandlers(ctx)
     gr.Markdown("### What you bought\nEvery line of your purchases, newest first.")
-    pager = Pager.build("My purchases", list(HISTORY_COLUMNS.values()), "line", "my-purchases")
+    pager = Pager.build("My purchases", HISTORY_COLUMNS, "line", "my-purchases")
     return [pager.wire(handlers.my_purchases, [], [], "my_purchases")]
 
 
@@ -233,27 +244,26 @@ def build_tickets(ctx: UIContext) -> list[dict]:
             subject = gr.Textbox(label="Subject *", max_length=200)
             description = gr.Textbox(label="Description", lines=4)
             with gr.Row():
-                category = gr.Dropdown(CATEGORY_CHOICES, value="General", label="Category")
-                priority = gr.Dropdown(PRIORITY_CHOICES, value="Normal", label="Priority")
+                category = gr.Dropdown(view.CATEGORY_CHOICES, value="General", label="Category")
+                priority = gr.Dropdown(view.PRIORITY_CHOICES, value="Normal", label="Priority")
             raise_button = gr.Button("Send ticket", variant="primary")
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="ticket-view"):
-            with gr.Row(equal_height=True):
-                ticket_id = gr.Number(label="Ticket ID", scale=2)
-                load = gr.Button("Open", scale=0, min_width=90)
-            detail = gr.HTML("<p class='crpm-empty'>Pick a ticket in the list below.</p>")
+            # The open ticket's number: set by a click on the list or a new ticket, never typed.
+            ticket_id = gr.Number(label="Ticket ID", visible=False)
+            detail = gr.HTML("<p class='crpm-empty'>Click a ticket in the list below.</p>")
             body = gr.Textbox(label="Your comment", lines=3)
             with gr.Row():
                 send = gr.Button("Add comment", variant="primary")
                 close = gr.Button("Close ticket")
 
-    status = gr.Radio(STATUS_CHOICES, value="all", label="Status")
-    pager = Pager.build("My tickets", list(MY_TICKET_COLUMNS.values()), "ticket", "my-tickets")
+    status = gr.Radio(view.STATUS_CHOICES, value="all", label="Status")
+    pager = Pager.build("My tickets", MY_TICKET_COLUMNS, "ticket", "my-tickets")
     refresh = pager.wire(handlers.my_tickets, [status], [status.input], "my_tickets")
 
     show = dict(fn=handlers.ticket_detail, inputs=ticket_id, outputs=detail)
-    load.click(**show, api_name="ticket_detail")
-    ticket_id.submit(**show, **PRIVATE)
-    chain(pager.table.select(handlers.pick_row, None, ticket_id, **PRIVATE), {**show, **PRIVATE})
+    # Published for API clients; in the page a ticket opens by a click on the list.
+    ticket_id.submit(**show, api_name="ticket_detail")
+    pager.table.select(handlers.open_my_ticket, None, [ticket_id, detail], **PRIVATE)
     chain(
         raise_button.click(
             handlers.raise_ticket,
@@ -284,25 +294,24 @@ def build_quotes(ctx: UIContext) -> list[dict]:
                 quantity = gr.Number(label="Qty", value=1, scale=0, min_width=80)
                 add = gr.Button("Add", scale=0, min_width=80)
             lines = gr.JSON(value=[], visible=False)
-            cart = gr.Dataframe(
-                value=table([], CART_COLUMNS),
-                label="Your request (click a line to remove it)",
-                interactive=False,
+            cart = data_table(
+                CART_COLUMNS,
+                "Your request (click a line to remove it)",
                 max_height=240,
+                elem_id="quote-request-lines",
             )
             text = gr.Textbox(label="Anything else (free text)", lines=2)
             ask = gr.Button("Request quote", variant="primary")
         with gr.Column(scale=2, elem_classes="crpm-card", elem_id="quote-view"):
-            with gr.Row(equal_height=True):
-                quote_id = gr.Number(label="Quote ID", scale=2)
-                load = gr.Button("Open", scale=0, min_width=90)
-            detail = gr.HTML("<p class='crpm-empty'>Pick a quote in the list below.</p>")
+            # The open quote's number: set by a click on the list or a new request, never typed.
+            quote_id = gr.Number(label="Quote ID", visible=False)
+            detail = gr.HTML("<p class='crpm-empty'>Click a quote in the list below.</p>")
             with gr.Row():
                 accept = gr.Button("Accept and buy", variant="primary")
                 reject = gr.Button("Reject", variant="stop")
 
-    status = gr.Radio(QUOTE_STATUS_CHOICES, value="all", label="Status")
-    pager = Pager.build("My quotes", list(QUOTE_COLUMNS.values()), "quote", "my-quotes")
+    status = gr.Radio(view.QUOTE_STATUS_CHOICES, value="all", label="Status")
+    pager = Pager.build("My quotes", view.QUOTE_COLUMNS, "quote", "my-quotes")
     refresh = pager.wire(handlers.my_quotes, [status], [status.input], "my_quotes")
 
     # `change`, not `input`: a pasted query searches too.
@@ -327,9 +336,9 @@ def build_quotes(ctx: UIContext) -> list[dict]:
         refresh,
     )
     show = dict(fn=handlers.quote_detail, inputs=quote_id, outputs=detail)
-    load.click(**show, api_name="quote_detail")
-    quote_id.submit(**show, **PRIVATE)
-    chain(pager.table.select(handlers.pick_row, None, quote_id, **PRIVATE), {**show, **PRIVATE})
+    # Published for API clients; in the page a quote opens by a click on the list.
+    quote_id.submit(**show, api_name="quote_detail")
+    pager.table.select(handlers.open_my_quote, None, [quote_id, detail], **PRIVATE)
     accept.click(handlers.accept_quote, quote_id, detail, api_name="accept_quote").success(
         **refresh
     )

@@ -14,11 +14,23 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from crpm import importer
 from crpm.errors import ValidationError
 from crpm.permissions import RULES
+from crpm.services.importer import ImportReport
 from crpm.ui import downloads
-from crpm.ui.common import UIContext, count, guarded, info, md, table, warning
+from crpm.ui.common import (
+    COUNT,
+    WRAP_ALL,
+    Column,
+    UIContext,
+    count,
+    data_table,
+    guarded,
+    info,
+    md,
+    table,
+    warning,
+)
 from crpm.ui.confirm import ask_first
 
 IMPORT_KINDS = [("Customers", "customers"), ("Products", "products"), ("Purchases", "purchases")]
@@ -38,7 +50,11 @@ COLUMNS_HELP = {
     "required (rows with the same `order_ref` are one purchase); `cancelled_at`, "
     "`returned_quantity`, `returned_at` optional. Past purchases never change stock.",
 }
-PROBLEM_COLUMNS = {"line": "Line", "column": "Column", "reason": "Problem"}
+PROBLEM_COLUMNS = (
+    Column("line", "Line", COUNT),
+    Column("column", "Column"),
+    Column("reason", "Problem"),
+)
 NOUNS = {"customers": "customer", "products": "product", "purchases": "purchase"}
 NO_FILE = "choose a CSV file to upload first"
 PROGRESS = gr.Progress()  # Gradio fills in a progress bar for the event running
@@ -67,7 +83,7 @@ def confirm_button(enabled: bool) -> gr.Button:
     return gr.Button(interactive=enabled, variant="primary" if enabled else "secondary")
 
 
-def problems_table(report: importer.ImportReport) -> pd.DataFrame:
+def problems_table(report: ImportReport) -> pd.DataFrame:
     rows = [
         {"line": problem.line, "column": problem.column, "reason": problem.reason}
         for problem in report.problems
@@ -75,14 +91,14 @@ def problems_table(report: importer.ImportReport) -> pd.DataFrame:
     return table(rows, PROBLEM_COLUMNS)
 
 
-def preview_table(report: importer.ImportReport) -> pd.DataFrame:
+def preview_table(report: ImportReport) -> pd.DataFrame:
     if not report.preview:
         return pd.DataFrame(columns=["Line"])
     frame = pd.DataFrame(report.preview, dtype=object).fillna("")
     return frame.rename(columns={"line": "Line"})
 
 
-def outcome_counts(report: importer.ImportReport) -> str:
+def outcome_counts(report: ImportReport) -> str:
     """'3 customers added, 1 updated, 2 already there' (what happened, or would)."""
     parts = [f"{count(report.created, NOUNS[report.kind])} added"]
     if report.kind == "purchases":
@@ -94,7 +110,7 @@ def outcome_counts(report: importer.ImportReport) -> str:
     return ", ".join(parts)
 
 
-def check_summary(report: importer.ImportReport) -> str:
+def check_summary(report: ImportReport) -> str:
     lines = [f"**{md(report.file)}**: {count(report.rows, 'row')} read."]
     lines += [f"⚠ {md(note)}" for note in report.warnings]
     if report.ok:
@@ -109,7 +125,7 @@ def check_summary(report: importer.ImportReport) -> str:
     return "\n\n".join(lines)
 
 
-def run_summary(report: importer.ImportReport) -> str:
+def run_summary(report: ImportReport) -> str:
     if not report.ok:
         return check_summary(report).replace("Fix the file", "Nothing was written. Fix the file")
     warnings = "".join(f"\n\n⚠ {md(note)}" for note in report.warnings)
@@ -124,14 +140,14 @@ class DataHandlers:
 
     def __init__(self, ctx: UIContext):
         self.ctx = ctx
-        self.store = ctx.services.store
+        self.imports = ctx.services.imports
 
     @guarded
     def import_check(self, kind, file, update, request: gr.Request, progress=PROGRESS):
         """Dry run: the whole file checked, the first rows and every problem; writes nothing."""
         actor = self.ctx.actor(request)
-        report = importer.preview(
-            self.store, actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
+        report = self.imports.preview(
+            actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
         )
         if not report.ok:
             warning(f"{count(report.problem_count, 'problem')} in {report.file}; see the list")
@@ -146,8 +162,8 @@ class DataHandlers:
     def describe_import_run(self, kind, file, update, request: gr.Request, progress=PROGRESS):
         """What import_run would write: the file checked again (a dry run), its outcome told."""
         actor = self.ctx.actor(request)
-        report = importer.preview(
-            self.store, actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
+        report = self.imports.preview(
+            actor, kind, uploaded(file), bool(update), progress=progress_bar(progress)
         )
         if not report.ok:
             problems = count(report.problem_count, "problem")
@@ -161,8 +177,8 @@ class DataHandlers:
     def import_run(self, kind, file, update, request: gr.Request, progress=PROGRESS):
         """Import the file: all of it, or nothing when any row is bad (the problems come back)."""
         actor = self.ctx.actor(request)
-        report = importer.run(
-            self.store, actor, kind, uploaded(file), update=bool(update),
+        report = self.imports.run(
+            actor, kind, uploaded(file), update=bool(update),
             progress=progress_bar(progress),
         )  # fmt: skip
         if report.ok:
@@ -180,7 +196,7 @@ class DataHandlers:
 
     @guarded
     def backup_section(self, request: gr.Request):
-        """Show the backup part to admins (comfort only: backup.backup refuses everyone else)."""
+        """Show the backup part to admins (comfort only: the service refuses everyone else)."""
         return gr.Column(visible=self.ctx.actor(request).role in RULES["admin"])
 
 
@@ -215,11 +231,9 @@ def build_import(handlers: DataHandlers) -> None:
             confirm, handlers.describe_import_run, [kind, file, update], "Yes, import it"
         )
         summary = gr.Markdown(elem_id="import-summary")
-        problems = gr.Dataframe(
-            value=table([], PROBLEM_COLUMNS),
-            label="Problems (line in the file, column, reason)",
-            interactive=False,
-            wrap=True,
+        problems = data_table(
+            PROBLEM_COLUMNS,
+            "Problems (line in the file, column, reason)",
             max_height=360,
             elem_id="import-problems",
         )
@@ -229,6 +243,7 @@ def build_import(handlers: DataHandlers) -> None:
             interactive=False,
             wrap=True,
             max_height=360,
+            elem_classes=WRAP_ALL,  # the file's own columns, all text
             elem_id="import-preview",
         )
     inputs = [kind, file, update]
@@ -262,8 +277,22 @@ def build_export() -> None:
         gr.HTML(" ".join(links), elem_id="export-links")
 
 
-def build_backup() -> gr.Column:
+POSTGRES_BACKUP = """### Backup (administrators)
+The store is a PostgreSQL database: back it up with PostgreSQL's own tools, a consistent copy
+while the app keeps working (`URL` is the store's `--db`):
+
+    pg_dump --format=custom --file=crpm.dump URL
+
+and restore it with the app stopped:
+
+    pg_restore --clean --if-exists --dbname=URL crpm.dump"""
+
+
+def build_backup(dialect: str) -> gr.Column:
     with gr.Column(elem_classes="crpm-card", elem_id="data-backup", visible=False) as section:
+        if dialect != "sqlite":
+            gr.Markdown(POSTGRES_BACKUP)
+            return section
         gr.Markdown(
             "### Backup (administrators)\nA consistent copy of the whole store, taken while the "
             "app keeps working. Restore it with `python -m crpm restore FILE` (app stopped)."
@@ -278,5 +307,5 @@ def build(ctx: UIContext) -> list[dict]:
     build_import(handlers)
     with gr.Row(equal_height=False):
         build_export()
-        section = build_backup()
+        section = build_backup(ctx.services.store.dialect)
     return [dict(fn=handlers.backup_section, outputs=section, api_visibility="private")]

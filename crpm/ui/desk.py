@@ -9,14 +9,20 @@ import gradio as gr
 import pandas as pd
 
 from crpm.errors import ValidationError
+from crpm.models import cents_to_decimal_text
 from crpm.ui.common import (
+    CODE,
+    COUNT,
+    MONEY,
+    Column,
+    Opener,
     Pager,
     UIContext,
-    chain,
-    clicked_id,
+    data_table,
     fetch_page,
     guarded,
     info,
+    open_clicked,
     optional_id,
     page_info,
     required_id,
@@ -33,22 +39,32 @@ from crpm.ui.desk_view import (
     ticket_html,
     ticket_row,
 )
+from crpm.ui.pickers import Pickers, picker
 
 ACTIVE = "active"  # the queue's default: open or in progress
 QUEUE_STATUSES = [("Open or in progress", ACTIVE), *STATUS_CHOICES]
 ASSIGNEE_FILTERS = [("Anyone", "all"), ("Unassigned", "unassigned"), ("Me", "me")]
-PRICE_COLUMNS = {
-    "product_id": "Product ID",
-    "sku": "SKU",
-    "product_name": "Product",
-    "quantity": "Qty",
-    "list_price": "List price",
-    "unit_price": "Unit price",
-}
+PRICE_COLUMNS = (
+    Column("product_name", "Product"),
+    Column("quantity", "Qty", COUNT),
+    Column("list_price", "List price", MONEY),
+    Column("unit_price", "Unit price", MONEY),
+    Column("sku", "SKU", CODE),
+    Column("product_id", "Product ID", COUNT),
+)
+PRICE_HEADINGS = {column.key: column.label for column in PRICE_COLUMNS}
+# Staff type only the unit price; every other column of the pricing table is fixed.
+FIXED_PRICE_COLUMNS = [
+    number for number, column in enumerate(PRICE_COLUMNS) if column.key != "unit_price"
+]
 VALID_DAYS = 14
-TICKET_HINT = "pick a ticket in the queue or type its ID"
-QUOTE_HINT = "pick a quote in the list or type its ID"
+TICKET_HINT = "open a ticket: click it in the queue or search for it at the top"
+QUOTE_HINT = "open a quote: click it in the list or search for it at the top"
 PRIVATE = {"api_visibility": "private"}
+# How the desk's forms name what the service calls comment and message.
+REPLY_LABELS = {"comment": "Reply or internal note"}
+STATUS_LABELS = {"comment": "Public comment with the status change"}
+PRICING_LABELS = {"message": "Message to the customer"}
 
 
 class DeskHandlers:
@@ -81,12 +97,20 @@ class DeskHandlers:
             page_size,
         )
         rows = [ticket_row(ticket) for ticket in found.items]
-        return table(rows, TICKET_COLUMNS), page_info(found, number, "ticket", True), number
+        shown = table(rows, TICKET_COLUMNS, self.ctx.shop.time)
+        return shown, page_info(found, number, "ticket", True), number
 
     @guarded
     def desk_ticket(self, ticket_id, request: gr.Request):
         """A ticket with its whole history (internal notes included) and its current settings."""
-        ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
+        return self._open_ticket(required_id(ticket_id, "ticket", TICKET_HINT), request)
+
+    @guarded
+    def open_ticket(self, event: gr.SelectData, request: gr.Request):
+        """A click on a row of the queue opens that ticket (its number and its view)."""
+        return open_clicked(event, self._open_ticket, request)
+
+    def _open_ticket(self, ticket_id: int, request) -> tuple:
         actor, staff = self._staff(request)
         return self._ticket_view(staff, self.desk.get_ticket(actor, ticket_id))
 
@@ -97,12 +121,16 @@ class DeskHandlers:
         staff = [user.username for user in self.ctx.services.accounts.staff_users(actor)]
         return actor, staff
 
-    @staticmethod
-    def _ticket_view(staff: list[str], ticket) -> tuple:
+    def _ticket_view(self, staff: list[str], ticket) -> tuple:
         assignee = gr.Dropdown(
             choices=["unassigned", *staff], value=ticket.assignee or "unassigned"
         )
-        return ticket_html(ticket), ticket.status, ticket.priority.capitalize(), assignee
+        return (
+            ticket_html(ticket, self.ctx.shop.time),
+            ticket.status,
+            ticket.priority.capitalize(),
+            assignee,
+        )
 
     @guarded
     def assign_ticket(self, ticket_id, assignee, request: gr.Request):
@@ -114,7 +142,7 @@ class DeskHandlers:
         info(f"Ticket #{ticket.id} assigned to {ticket.assignee or 'nobody'}")
         return self._ticket_view(staff, ticket)
 
-    @guarded
+    @guarded(labels=STATUS_LABELS)
     def set_ticket_status(self, ticket_id, status, comment, request: gr.Request):
         """Move a ticket along open → in progress → resolved → closed, or reopen it."""
         ticket_id = required_id(ticket_id, "ticket", TICKET_HINT)
@@ -131,12 +159,12 @@ class DeskHandlers:
         info(f"Ticket #{ticket.id} priority {ticket.priority}")
         return self._ticket_view(staff, ticket)
 
-    @guarded
+    @guarded(labels=REPLY_LABELS)
     def reply_ticket(self, ticket_id, body, request: gr.Request):
         """A public reply the customer sees."""
         return self._comment(ticket_id, body, False, request)
 
-    @guarded
+    @guarded(labels=REPLY_LABELS)
     def note_ticket(self, ticket_id, body, request: gr.Request):
         """An internal note the customer never sees."""
         return self._comment(ticket_id, body, True, request)
@@ -165,13 +193,22 @@ class DeskHandlers:
             page,
             page_size,
         )
-        rows = [quote_row(quote, self.ctx.money) for quote in found.items]
-        return table(rows, QUOTE_COLUMNS), page_info(found, number, "quote", True), number
+        shop = self.ctx.shop  # the settings read once for the page, not once a row
+        rows = [quote_row(quote, shop.money) for quote in found.items]
+        shown = table(rows, QUOTE_COLUMNS, shop.time)
+        return shown, page_info(found, number, "quote", True), number
 
     @guarded
     def desk_quote(self, quote_id, request: gr.Request):
         """A quote and its lines to price, prefilled with the list price or the last offer."""
-        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        return self._open_quote(required_id(quote_id, "quote", QUOTE_HINT), request)
+
+    @guarded
+    def open_quote(self, event: gr.SelectData, request: gr.Request):
+        """A click on a row of the quotes list opens that quote (its number and its view)."""
+        return open_clicked(event, self._open_quote, request)
+
+    def _open_quote(self, quote_id: int, request) -> tuple:
         actor = self.ctx.actor(request)
         quote = self.desk.get_quote(actor, quote_id)
         rows = []
@@ -182,30 +219,26 @@ class DeskHandlers:
                 {
                     **line.__dict__,
                     "list_price": self.ctx.money(listed),
-                    "unit_price": f"{offered / 100:.2f}",
+                    "unit_price": cents_to_decimal_text(offered),
                 }
             )
-        until = (quote.valid_until or "")[:10]
+        until = self.ctx.shop.time(quote.valid_until)[:10]
         if quote.status != "priced":
-            until = (self.ctx.clock.utc_day() + timedelta(days=VALID_DAYS)).isoformat()
-        view = quote_html(quote, self.ctx.money)
+            until = (self.ctx.shop_day() + timedelta(days=VALID_DAYS)).isoformat()
+        view = quote_html(quote, self.ctx.money, self.ctx.shop.time)
         return view, table(rows, PRICE_COLUMNS), quote.message, until
 
-    @guarded
+    @guarded(labels=PRICING_LABELS)
     def price_quote(self, quote_id, prices, valid_until, message, request: gr.Request):
         """Price a quote: `prices` is the table of lines with a 'Unit price' per 'Product ID';
         valid_until a day (YYYY-MM-DD)."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        prices = [(line, self.ctx.amount(price, "prices")) for line, price in price_pairs(prices)]
         quote = self.desk.price_quote(
-            self.ctx.actor(request), quote_id, price_pairs(prices), valid_until, message
+            self.ctx.actor(request), quote_id, prices, valid_until, message
         )
         info(f"Quote #{quote.id} priced; the customer can accept it until {valid_until}")
-        return quote_html(quote, self.ctx.money)
-
-    @staticmethod
-    @guarded
-    def pick_row(event: gr.SelectData):
-        return clicked_id(event)
+        return quote_html(quote, self.ctx.money, self.ctx.shop.time)
 
 
 def price_pairs(prices) -> list[tuple]:
@@ -214,7 +247,7 @@ def price_pairs(prices) -> list[tuple]:
         prices = pd.DataFrame(prices.get("data") or [], columns=prices.get("headers"))
     if not isinstance(prices, pd.DataFrame) or prices.empty:
         return []
-    id_column, price_column = PRICE_COLUMNS["product_id"], PRICE_COLUMNS["unit_price"]
+    id_column, price_column = PRICE_HEADINGS["product_id"], PRICE_HEADINGS["unit_price"]
     if id_column not in prices or price_column not in prices:
         raise ValidationError("prices", f"need the columns {id_column!r} and {price_column!r}")
     return [
@@ -225,39 +258,46 @@ def price_pairs(prices) -> list[tuple]:
 
 def build(ctx: UIContext) -> list[dict]:
     handlers = DeskHandlers(ctx)
-    with gr.Tabs():
+    with gr.Tabs() as inner:
         with gr.Tab("Tickets", id="desk-tickets"):
-            refresh_tickets = build_tickets(handlers)
+            refresh_tickets = build_tickets(handlers, inner)
         with gr.Tab("Quotes", id="desk-quotes") as quotes_tab:
-            refresh_quotes = build_quotes(handlers)
+            refresh_quotes = build_quotes(handlers, inner)
     quotes_tab.select(**refresh_quotes)
     return [refresh_tickets]
 
 
-def build_tickets(handlers: DeskHandlers) -> dict:
+def customer_filter(handlers: DeskHandlers) -> tuple:
+    """A queue's customer filter: a name, e-mail or phone finds them; empty shows everyone's."""
+    find = Pickers(handlers.ctx).find_customers
+    return picker(find, "Of customer", "Name, e-mail or phone", "Customer (empty: all)")
+
+
+def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     with gr.Row(equal_height=True):
         status = gr.Dropdown(QUEUE_STATUSES, value=ACTIVE, label="Status")
         priority = gr.Dropdown(["All", *PRIORITY_CHOICES], value="All", label="Priority")
         assignee = gr.Dropdown(
             ASSIGNEE_FILTERS, value="all", label="Assignee", allow_custom_value=True
         )
-        customer = gr.Number(label="Customer ID")
-    pager = Pager.build(
-        "Ticket queue (oldest first)", list(TICKET_COLUMNS.values()), "ticket", "ticket-queue"
-    )
+        _, customer = customer_filter(handlers)
+    pager = Pager.build("Ticket queue (oldest first)", TICKET_COLUMNS, "ticket", "ticket-queue")
     filters = [status, priority, assignee, customer]
     refresh = pager.wire(
         handlers.ticket_queue,
         filters,
-        [status.input, priority.input, assignee.input, customer.submit],
+        [status.input, priority.input, assignee.input, customer.change],
         "ticket_queue",
     )
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="desk-ticket"):
-            with gr.Row(equal_height=True):
-                ticket_id = gr.Number(label="Ticket ID", scale=2)
-                load = gr.Button("Open", scale=0, min_width=90)
-            detail = gr.HTML("<p class='crpm-empty'>Pick a ticket in the queue.</p>")
+            # The open ticket's number: set by a row click or the search, never typed.
+            ticket_id = gr.Number(label="Ticket ID", visible=False)
+            detail = gr.HTML(
+                "<p class='crpm-empty'>Click a ticket in the queue or search for it at the top.</p>"
+            )
+            open_customer = gr.Button("Open the customer's page", size="sm")
+            handlers.ctx.jumps.append((open_customer, "ticket", ticket_id))
             body = gr.Textbox(label="Reply or internal note", lines=3)
             with gr.Row():
                 reply = gr.Button("Send reply to customer", variant="primary")
@@ -278,9 +318,12 @@ def build_tickets(handlers: DeskHandlers) -> dict:
 
     view = [detail, new_status, new_priority, who]
     show = dict(fn=handlers.desk_ticket, inputs=ticket_id, outputs=view)
-    load.click(**show, api_name="desk_ticket")
-    ticket_id.submit(**show, **PRIVATE)
-    chain(pager.table.select(handlers.pick_row, None, ticket_id, **PRIVATE), {**show, **PRIVATE})
+    # Published for API clients; in the page a ticket opens by a click or the search.
+    ticket_id.submit(**show, api_name="desk_ticket")
+    pager.table.select(handlers.open_ticket, None, [ticket_id, *view], **PRIVATE)
+    handlers.ctx.openers["ticket"] = Opener(
+        "desk", handlers.desk_ticket, view, key=ticket_id, inner=(inner, "desk-tickets")
+    )
     assign.click(handlers.assign_ticket, [ticket_id, who], view, api_name="assign_ticket").success(
         **refresh
     )
@@ -306,29 +349,30 @@ def build_tickets(handlers: DeskHandlers) -> dict:
     return refresh
 
 
-def build_quotes(handlers: DeskHandlers) -> dict:
+def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     with gr.Row(equal_height=True):
         status = gr.Dropdown(QUOTE_STATUS_CHOICES, value="requested", label="Status")
-        customer = gr.Number(label="Customer ID")
-    pager = Pager.build(
-        "Quotes (newest first)", list(QUOTE_COLUMNS.values()), "quote", "quote-queue"
-    )
+        _, customer = customer_filter(handlers)
+    pager = Pager.build("Quotes (newest first)", QUOTE_COLUMNS, "quote", "quote-queue")
     refresh = pager.wire(
-        handlers.quote_queue, [status, customer], [status.input, customer.submit], "quote_queue"
+        handlers.quote_queue, [status, customer], [status.input, customer.change], "quote_queue"
     )
     with gr.Column(elem_classes="crpm-card", elem_id="desk-quote"):
-        with gr.Row(equal_height=True):
-            quote_id = gr.Number(label="Quote ID", scale=2)
-            load = gr.Button("Open", scale=0, min_width=90)
-        detail = gr.HTML("<p class='crpm-empty'>Pick a quote in the list.</p>")
-        prices = gr.Dataframe(
-            value=table([], PRICE_COLUMNS),
-            label="Prices (type the unit price of each line)",
+        # The open quote's number: set by a row click or the search, never typed.
+        quote_id = gr.Number(label="Quote ID", visible=False)
+        detail = gr.HTML(
+            "<p class='crpm-empty'>Click a quote in the list, or search for it at the top.</p>"
+        )
+        prices = data_table(
+            PRICE_COLUMNS,
+            "Prices (type the unit price of each line)",
             interactive=True,
-            static_columns=[0, 1, 2, 3, 4],
+            static_columns=FIXED_PRICE_COLUMNS,
             row_count=(0, "fixed"),
             elem_id="quote-prices",
         )
+        open_customer = gr.Button("Open the customer's page", size="sm")
+        handlers.ctx.jumps.append((open_customer, "quote", quote_id))
         with gr.Row(equal_height=True):
             valid_until = gr.Textbox(label="Valid until (YYYY-MM-DD)")
             message = gr.Textbox(label="Message to the customer", scale=3)
@@ -337,9 +381,12 @@ def build_quotes(handlers: DeskHandlers) -> dict:
     show = dict(
         fn=handlers.desk_quote, inputs=quote_id, outputs=[detail, prices, message, valid_until]
     )
-    load.click(**show, api_name="desk_quote")
-    quote_id.submit(**show, **PRIVATE)
-    chain(pager.table.select(handlers.pick_row, None, quote_id, **PRIVATE), {**show, **PRIVATE})
+    # Published for API clients; in the page a quote opens by a click or the search.
+    quote_id.submit(**show, api_name="desk_quote")
+    pager.table.select(handlers.open_quote, None, [quote_id, *show["outputs"]], **PRIVATE)
+    handlers.ctx.openers["quote"] = Opener(
+        "desk", handlers.desk_quote, show["outputs"], key=quote_id, inner=(inner, "desk-quotes")
+    )
     send.click(
         handlers.price_quote,
         [quote_id, prices, valid_until, message],

@@ -8,30 +8,32 @@ from __future__ import annotations
 
 from html import escape
 
-from crpm.services.servicedesk import CATEGORIES, PRIORITIES, QUOTE_STATUSES, STATUSES
+from crpm.services.servicedesk import CATEGORIES, PRIORITIES, QUOTE_STATUSES, TICKET_STATUSES
+from crpm.ui.common import COUNT, DATE, MONEY, Column
 
-TICKET_COLUMNS = {
-    "id": "ID",
-    "subject": "Subject",
-    "status": "Status",
-    "priority": "Priority",
-    "category": "Category",
-    "customer": "Customer",
-    "assignee": "Assignee",
-    "created_at": "Opened (UTC)",
-    "updated_at": "Last change (UTC)",
-}
-QUOTE_COLUMNS = {
-    "id": "ID",
-    "created_at": "Requested (UTC)",
-    "customer": "Customer",
-    "summary": "What",
-    "status": "Status",
-    "total": "Total",
-    "valid_until": "Valid until",
-    "purchase_id": "Purchase",
-}
-STATUS_CHOICES = [("All", "all")] + [(s.replace("_", " ").capitalize(), s) for s in STATUSES]
+TICKET_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("subject", "Subject"),
+    Column("status", "Status"),
+    Column("priority", "Priority"),
+    Column("customer", "Customer"),
+    Column("category", "Category"),
+    Column("assignee", "Assignee"),
+    Column("created_at", "Opened", DATE),
+    Column("updated_at", "Last change", DATE),
+)
+# What was asked for can be long: it comes after what a person scans the list for.
+QUOTE_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("status", "Status"),
+    Column("customer", "Customer"),
+    Column("total", "Total", MONEY),
+    Column("valid_until", "Valid until", DATE),
+    Column("summary", "What"),
+    Column("created_at", "Requested", DATE),
+    Column("purchase_id", "Purchase", COUNT),
+)
+STATUS_CHOICES = [("All", "all")] + [(s.replace("_", " ").capitalize(), s) for s in TICKET_STATUSES]
 PRIORITY_CHOICES = [p.capitalize() for p in PRIORITIES]
 CATEGORY_CHOICES = [c.capitalize() for c in CATEGORIES]
 QUOTE_STATUS_CHOICES = [("All", "all")] + [(s.capitalize(), s) for s in QUOTE_STATUSES]
@@ -69,23 +71,28 @@ def quote_row(quote, money) -> dict:
         "summary": " · ".join(part for part in (products, text) if part),
         "status": quote.status,
         "total": "—" if total is None else money(total),
-        "valid_until": (quote.valid_until or "")[:10] or "—",
+        "valid_until": quote.valid_until or "—",  # a stored time: the table shows the shop's
         "purchase_id": quote.purchase_id or "",
     }
 
 
-def ticket_html(ticket) -> str:
-    """The ticket with its whole visible history, oldest first."""
+def as_stored(text):
+    return text
+
+
+def ticket_html(ticket, time=as_stored) -> str:
+    """The ticket with its whole visible history, oldest first; `time` shows a stored time
+    (ShopLocale.time: on the shop's clock)."""
     facts = [
-        ("Status", f"{label(ticket.status)} since {ticket.status_changed_at}"),
+        ("Status", f"{label(ticket.status)} since {time(ticket.status_changed_at)}"),
         ("Priority", ticket.priority),
         ("Category", ticket.category),
         ("Customer", f"#{ticket.customer_id} {ticket.customer_name}"),
-        ("Opened by", f"{ticket.created_by} at {ticket.created_at}"),
+        ("Opened by", f"{ticket.created_by} at {time(ticket.created_at)}"),
     ]
     if ticket.assignee_id is not None or ticket.assignee:
         facts.insert(3, ("Assignee", ticket.assignee))
-    history = "".join(event_html(event) for event in ticket.events)
+    history = "".join(event_html(event, time) for event in ticket.events)
     return (
         f"<div class='crpm-ticket' id='ticket-{ticket.id}'>"
         f"<h3>Ticket #{ticket.id}: {escape(ticket.subject)}</h3>"
@@ -96,7 +103,7 @@ def ticket_html(ticket) -> str:
     )
 
 
-def event_html(event) -> str:
+def event_html(event, time=as_stored) -> str:
     verb = EVENT_VERBS.get(event.kind, event.kind)
     change = ""
     if event.kind != "created" and (event.old_value is not None or event.new_value is not None):
@@ -111,22 +118,22 @@ def event_html(event) -> str:
     )
     return (
         f"<li class='crpm-event crpm-event-{event.kind}' style='margin:6px 0;padding:4px 6px;"
-        f"{style}'><small>{escape(event.created_at)}</small> <b>{escape(event.author)}</b> "
+        f"{style}'><small>{escape(time(event.created_at))}</small> <b>{escape(event.author)}</b> "
         f"{verb}{change}{tag}{body}</li>"
     )
 
 
-def quote_html(quote, money) -> str:
+def quote_html(quote, money, time=as_stored) -> str:
     """The quote, its lines with prices once priced, and what the customer can do with it."""
     facts = [
         ("Status", quote.status),
         ("Customer", f"#{quote.customer_id} {quote.customer_name}"),
-        ("Requested", quote.created_at),
+        ("Requested", time(quote.created_at)),
     ]
     if quote.valid_until:
-        facts.append(("Valid until", f"{quote.valid_until[:10]} (end of day, UTC)"))
+        facts.append(("Valid until", f"{time(quote.valid_until)[:10]} (to the end of that day)"))
     if quote.priced_by:
-        facts.append(("Priced by", f"{quote.priced_by} at {quote.priced_at}"))
+        facts.append(("Priced by", f"{quote.priced_by} at {time(quote.priced_at)}"))
     if quote.purchase_id:
         facts.append(("Purchase", f"#{quote.purchase_id}"))
     rows = "".join(

@@ -6,7 +6,7 @@ anyone downloaded them (a tenth of a 1M-line refresh). Exports and backups went 
 and Gradio's file route serves its cache to any logged-in user, so a customer holding such a
 link could fetch the whole store. Now the page shows links to these routes, which check the
 session and the role like every handler does, on every download, and make the file then.
-Cells a spreadsheet would run as formulas are made inert (crpm.exporter).
+Cells a spreadsheet would run as formulas are made inert (crpm.services.exporter).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from fastapi import Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from crpm import backup, exporter
+from crpm.analytics.output import public_frame
 from crpm.errors import CRPMError, NotFound, PermissionDenied
+from crpm.services import exporter
 from crpm.ui.analytics_tables import TABLES, table
-from crpm.ui.reports import exportable
 from crpm.ui.session import acting_user
 
 ANALYTICS_ROUTE = "/download/analytics/{key}.csv"
@@ -89,7 +89,7 @@ def add_routes(app, ctx) -> None:
         def send(actor) -> Response:
             start, end = query.get("from") or None, query.get("to") or None
             result = ctx.analytics.page(actor, start, end, grain=query.get("grain") or "month")
-            return csv_response(exportable(table(result, key)), f"{key}.csv")
+            return csv_response(public_frame(table(result, key)), f"{key}.csv")
 
         return as_session_user(ctx, request, send)
 
@@ -98,7 +98,7 @@ def add_routes(app, ctx) -> None:
             return refusal(404, f"no export called {kind!r}")
 
         def send(actor) -> Response:
-            chunks = exporter.stream(ctx.services.store, actor, kind)
+            chunks = ctx.services.exports.stream(actor, kind)
             first = next(chunks)  # the permission and the snapshot are checked by now
             return StreamingResponse(
                 prepended(first, chunks),
@@ -110,7 +110,7 @@ def add_routes(app, ctx) -> None:
 
     def backup_file(request: Request) -> Response:
         def send(actor) -> Response:
-            path = fresh_backup(ctx.services.store, actor)
+            path = fresh_backup(ctx.services, actor)
             return FileResponse(
                 path,
                 media_type="application/vnd.sqlite3",
@@ -164,21 +164,24 @@ def refusal(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def fresh_backup(store, actor) -> Path:
+def fresh_backup(services, actor) -> Path:
     """A backup of the store in a new temp folder only this process's user can read (backup
     refuses anyone but an admin); the caller removes the folder once the file is sent."""
     folder = Path(tempfile.mkdtemp(prefix="crpm-backup-"))
     try:
-        dest = folder / dated("backup", ".db", store.clock)
-        return Path(backup.backup(store, dest, actor)["file"])
+        dest = folder / dated("backup", ".db", services.store.clock)
+        return Path(services.backups.backup(actor, dest)["file"])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
 def pdf_response(ctx, document) -> Response:
-    """An issued document as a PDF download, in the dashboard's currency."""
-    name, data = ctx.services.documents.pdf(replace(document, currency=ctx.settings.currency))
+    """An issued document as a PDF download, in the dashboard's currency, the shop's locale and
+    its day."""
+    shop = ctx.shop
+    shown = replace(document, currency=shop.symbol, time_zone=shop.zone, locale=shop.locale)
+    name, data = ctx.services.documents.pdf(shown)
     return Response(data, media_type=PDF_TYPE, headers=attachment(name))
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import gradio as gr
 
+from crpm.analytics.periods import preset_range
 from crpm.ui import charts
-from crpm.ui.common import UIContext, guarded, table
-from crpm.ui.reports import preset_range, summary_cards
+from crpm.ui.common import CODE, COUNT, Column, UIContext, data_table, guarded, table
+from crpm.ui.reports import summary_cards
 
-LOW_STOCK_COLUMNS = {
-    "id": "ID",
-    "sku": "SKU",
-    "name": "Product",
-    "stock": "Stock",
-    "reorder_level": "Reorder at",
-}
+LOW_STOCK_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("sku", "SKU", CODE),
+    Column("name", "Product"),
+    Column("stock", "Stock", COUNT),
+    Column("reorder_level", "Reorder at", COUNT),
+)
 LOW_STOCK_SHOWN = 10
 OPEN_TICKETS = ["open", "in progress"]
 
@@ -27,7 +28,8 @@ class HomeHandlers:
     def home_overview(self, request: gr.Request):
         """Key figures of the last 30 days, the daily revenue trend and low-stock products."""
         actor = self.ctx.actor(request)
-        start, end = preset_range("Last 30 days", self.ctx.clock.utc_day())
+        zone = self.ctx.shop.zone
+        start, end = preset_range("Last 30 days", self.ctx.shop_day(), zone=zone)
         summary = self.ctx.analytics.summary(actor, start, end)
         trend = self.ctx.analytics.trend(actor, start, end, grain="day")
         low = self.ctx.services.products.list(actor, low_stock=True, limit=LOW_STOCK_SHOWN)
@@ -43,10 +45,18 @@ class HomeHandlers:
         )
         return (
             cards,
-            charts.draw("trend", trend, self.ctx.settings.currency, title="Revenue per day"),
+            charts.draw("trend", trend, self.ctx.shop, title="Revenue per day"),
             table(rows, LOW_STOCK_COLUMNS),
             note,
         )
+
+    @guarded
+    def home_on_open(self, request: gr.Request):
+        """Home is the tab every page starts on, so it opens at load, in parallel with the
+        role's tabs: the figures for staff, nothing for a customer (their page hides it)."""
+        if not self.ctx.actor(request).is_staff:
+            return (gr.skip(),) * 4
+        return self.home_overview(request)
 
 
 def build(ctx: UIContext) -> list[dict]:
@@ -57,15 +67,8 @@ def build(ctx: UIContext) -> list[dict]:
     figures = gr.HTML()
     # The chart has a fixed width, so it gets a row of its own; the table fits below it.
     trend = gr.Plot(label="Revenue per day", elem_classes="crpm-chart")
-    low_stock = gr.Dataframe(
-        value=table([], LOW_STOCK_COLUMNS), label="Low stock", interactive=False
-    )
+    low_stock = data_table(LOW_STOCK_COLUMNS, "Low stock", elem_id="home-low-stock")
     note = gr.Markdown()
-    refresh = dict(
-        fn=handlers.home_overview,
-        inputs=None,
-        outputs=[figures, trend, low_stock, note],
-        api_visibility="private",
-    )
-    refresh_button.click(**{**refresh, "api_visibility": "public"}, api_name="home_overview")
-    return [refresh]
+    outputs = [figures, trend, low_stock, note]
+    refresh_button.click(handlers.home_overview, None, outputs, api_name="home_overview")
+    return [dict(fn=handlers.home_on_open, inputs=None, outputs=outputs, api_visibility="private")]

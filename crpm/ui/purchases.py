@@ -5,129 +5,90 @@ from __future__ import annotations
 
 import gradio as gr
 
-from crpm.errors import NotFound, ValidationError
-from crpm.models import is_digits, parse_quantity
+from crpm.analytics.periods import day_range
+from crpm.errors import ValidationError
+from crpm.models import parse_quantity
 from crpm.pricing import returned_share
 from crpm.services.purchases import as_priced, normalise_lines
 from crpm.ui import downloads
 from crpm.ui.common import (
+    CODE,
+    COUNT,
+    DATE,
+    MONEY,
+    Column,
+    Opener,
     Pager,
     UIContext,
     chain,
     clicked_id,
     count,
-    day_after,
-    day_start,
+    data_table,
     fetch_page,
     guarded,
     info,
     md,
     optional_id,
     page_info,
-    plain,
     required_id,
     table,
     whole_number,
     without_clicked,
 )
 from crpm.ui.confirm import ask_first
+from crpm.ui.pickers import Pickers, picker
 
-PICKER_LIMIT = 20
-CART_COLUMNS = {
-    "product_id": "Product ID",
-    "sku": "SKU",
-    "name": "Product",
-    "unit_price": "Unit price",
-    "quantity": "Qty",
-    "discount": "Discount",
-    "rate": "Tax",
-    "net": "Net",
-    "line_total": "Gross",
-    "note": "Stock",
-}
-LINE_COLUMNS = {
-    "id": "Line",
-    "sku": "SKU",
-    "product_name": "Product",
-    "quantity": "Qty",
-    "returned": "Returned",
-    "unit_price": "Unit price",
-    "discount": "Discount",
-    "rate": "Tax",
-    "net": "Net",
-    "line_total": "Gross",
-}
-LIST_COLUMNS = {
-    "id": "ID",
-    "purchased_at": "Time (UTC)",
-    "customer": "Customer",
-    "lines": "Lines",
-    "units": "Units",
-    "total": "Total",
-    "returned": "Returned",
-    "net": "Net",
-    "status": "Status",
-    "source": "Source",
-}
+# The stock note ("⚠ only 2 in stock") goes beside the quantity it is about.
+CART_COLUMNS = (
+    Column("name", "Product"),
+    Column("quantity", "Qty", COUNT),
+    Column("note", "Stock"),
+    Column("unit_price", "Unit price", MONEY),
+    Column("discount", "Discount", MONEY),
+    Column("rate", "Tax", COUNT),
+    Column("net", "Net", MONEY),
+    Column("line_total", "Gross", MONEY),
+    Column("sku", "SKU", CODE),
+)
+# What a cancel or a return is decided on; the purchase's details above give its totals.
+LINE_COLUMNS = (
+    Column("id", "Line", COUNT),
+    Column("product_name", "Product"),
+    Column("quantity", "Qty", COUNT),
+    Column("returned", "Returned", COUNT),
+    Column("unit_price", "Unit price", MONEY),
+    Column("line_total", "Line total", MONEY),
+)
+RETURN_COLUMNS = (
+    Column("at", "When", DATE),
+    Column("product", "Product"),
+    Column("quantity", "Units", COUNT),
+    Column("credit", "Credit", MONEY),
+    Column("reason", "Reason"),
+)
+LIST_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("purchased_at", "Time", DATE),
+    Column("customer", "Customer"),
+    Column("total", "Total", MONEY),
+    Column("net", "Net", MONEY),
+    Column("status", "Status"),
+    Column("lines", "Lines", COUNT),
+    Column("units", "Units", COUNT),
+    Column("returned", "Returned", MONEY),
+    Column("source", "Source"),
+)
 STATUS_CHOICES = [("All", "all"), ("Completed", "completed"), ("Cancelled", "cancelled")]
-PURCHASE_HINT = "pick a purchase in the list or type a Purchase ID"
+PURCHASE_HINT = "open a purchase: click it in the list or search for it at the top"
+# How the return form names what the services call quantity and line.
+RETURN_LABELS = {"quantity": "Units", "line": "Line to return"}
+CANCEL_LABELS = {"reason": "Reason for cancelling"}
 
 
 class PurchaseHandlers:
     def __init__(self, ctx: UIContext):
         self.ctx = ctx
         self.services = ctx.services
-
-    # --- pickers ------------------------------------------------------------------------
-
-    def _pick(self, service, actor, query: str) -> list:
-        """Active records matching a typed query, plus the record whose ID was typed."""
-        query = (query or "").strip()
-        found = []
-        wanted = query.lstrip("#")
-        if is_digits(wanted):
-            try:
-                record = service.get(actor, int(wanted))
-                if record.status == "active":
-                    found.append(record)
-            except NotFound:
-                pass
-        page = service.list(actor, search=query, status="active", limit=PICKER_LIMIT)
-        found += [record for record in page.items if record.id not in {r.id for r in found}]
-        return found
-
-    def _picker(self, service, noun: str, query, request, label) -> gr.Dropdown:
-        """The picker after a search: the matches, the first one picked; an empty search picks
-        nothing, and a search without a match says so under the picker."""
-        query = (query or "").strip()
-        if not query:
-            return gr.Dropdown(choices=[], value=None, info="")
-        found = self._pick(service, self.ctx.actor(request), query)
-        choices = [(label(record), record.id) for record in found]
-        note = "" if choices else f"No active {noun} matches '{plain(query)}'"
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, info=note)
-
-    @guarded
-    def find_customers(self, query, request: gr.Request):
-        """Up to 20 active customers matching a name, e-mail, phone, company or #ID."""
-        return self._picker(
-            self.services.customers,
-            "customer",
-            query,
-            request,
-            lambda c: f"#{c.id} {c.name} · {c.email}",
-        )
-
-    @guarded
-    def find_products(self, query, request: gr.Request):
-        """Up to 20 active products matching a SKU, name, category or #ID."""
-        return self._picker(
-            self.services.products,
-            "product",
-            query,
-            request,
-            lambda p: f"{p.sku} · {p.name} · {self.ctx.money(p.price_cents)} · {p.stock} in stock",
-        )
 
     # --- the cart -----------------------------------------------------------------------
 
@@ -137,7 +98,8 @@ class PurchaseHandlers:
         prepared (merged by product)."""
         product_id = required_id(product_id, "product", "find a product and pick it first")
         quantity = parse_quantity(whole_number(quantity))
-        line = {"product_id": product_id, "quantity": quantity, "discount": discount or ""}
+        discount = self.ctx.discount(discount) or ""
+        line = {"product_id": product_id, "quantity": quantity, "discount": discount}
         return normalise_lines([*(lines or []), line])
 
     @staticmethod
@@ -153,13 +115,12 @@ class PurchaseHandlers:
         actor = self.ctx.actor(request)
         if not lines:
             return table([], CART_COLUMNS), "Add products to see the total."
-        priced, sums = self.services.purchases.preview(actor, lines, discount)
+        priced, sums = self.services.purchases.preview(actor, lines, self.ctx.discount(discount))
         rows = []
         for line, figures in zip(normalise_lines(lines), priced, strict=True):
             product = self.services.products.get(actor, line["product_id"])
             rows.append(
                 {
-                    "product_id": product.id,
                     "sku": product.sku,
                     "name": product.name,
                     "unit_price": self.ctx.money(figures.unit_cents),
@@ -205,7 +166,11 @@ class PurchaseHandlers:
         of it happens or none, with its invoice. Answers (purchase id, receipt, emptied lines)."""
         customer_id = required_id(customer_id, "customer", "find a customer and pick them first")
         purchase = self.services.purchases.record(
-            self.ctx.actor(request), customer_id, lines or [], source="dashboard", discount=discount
+            self.ctx.actor(request),
+            customer_id,
+            lines or [],
+            source="dashboard",
+            discount=self.ctx.discount(discount),
         )
         units = sum(line.quantity for line in purchase.lines)
         total = self.ctx.money(purchase.total_cents)
@@ -230,9 +195,11 @@ class PurchaseHandlers:
             }
             for line in purchase.lines
         ]
-        state = f"cancelled {purchase.cancelled_at}" if purchase.cancelled_at else purchase.status
+        shop = self.ctx.shop
+        cancelled = shop.time(purchase.cancelled_at)
+        state = f"cancelled {cancelled}" if purchase.cancelled_at else purchase.status
         details = (
-            f"**Purchase #{purchase.id}** · {purchase.purchased_at} UTC · customer "
+            f"**Purchase #{purchase.id}** · {shop.time(purchase.purchased_at)} · customer "
             f"#{purchase.customer_id} {md(purchase.customer_name)} · **{state}**  \n"
             f"Total {self.ctx.money(purchase.total_cents)} (tax "
             f"{self.ctx.money(purchase.tax_cents)}) · net after returns "
@@ -249,16 +216,33 @@ class PurchaseHandlers:
             if line.quantity > line.returned and not purchase.cancelled_at
         ]
         lines = gr.Dropdown(choices=returnable, value=returnable[0][1] if returnable else None)
-        return purchase.id, details, table(rows, LINE_COLUMNS), lines
+        returns = [
+            {**entry.to_dict(), "credit": shop.money(entry.credit_cents)}
+            for entry in self.services.timeline.purchase_returns(actor, purchase.id)
+        ]
+        return (
+            purchase.id,
+            details,
+            table(rows, LINE_COLUMNS),
+            lines,
+            table(returns, RETURN_COLUMNS, shop.time),
+        )
 
     @guarded
     def get_purchase(self, purchase_id, request: gr.Request):
         """One purchase with its lines (and which lines can still be returned)."""
-        purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
+        return self._open(required_id(purchase_id, "purchase", PURCHASE_HINT), request)
+
+    @guarded
+    def open_purchase(self, event: gr.SelectData, request: gr.Request):
+        """A click on a row of the purchases list opens that purchase."""
+        return self._open(clicked_id(event), request)
+
+    def _open(self, purchase_id: int, request: gr.Request) -> tuple:
         actor = self.ctx.actor(request)
         return self._details(self.services.purchases.get(actor, purchase_id), actor)
 
-    @guarded
+    @guarded(labels=CANCEL_LABELS)
     def cancel_purchase(self, purchase_id, reason, request: gr.Request):
         """Cancel a whole purchase: every unit not yet returned goes back to stock."""
         purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
@@ -267,7 +251,7 @@ class PurchaseHandlers:
         info(f"Purchase #{purchase.id} of {purchase.customer_name} cancelled; stock restored")
         return self._details(purchase, actor)
 
-    @guarded
+    @guarded(labels=RETURN_LABELS)
     def return_items(self, line_id, quantity, reason, request: gr.Request):
         """Return some units of one purchase line: stock comes back, revenue falls."""
         line_id = required_id(line_id, "line", "load a purchase and pick the line to return")
@@ -283,7 +267,7 @@ class PurchaseHandlers:
     def _credit_note(self, purchase) -> str:
         return " and a credit note is issued" if purchase.invoice_number else ""
 
-    @guarded
+    @guarded(labels=CANCEL_LABELS)
     def describe_cancel_purchase(self, purchase_id, reason, request: gr.Request):
         """What cancel_purchase would do to this purchase, before anything happens."""
         purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
@@ -295,7 +279,7 @@ class PurchaseHandlers:
             f"({count(kept, 'unit')}) goes back to stock{self._credit_note(purchase)}."
         )
 
-    @guarded
+    @guarded(labels=RETURN_LABELS)
     def describe_return_items(self, purchase_id, line_id, quantity, reason, request: gr.Request):
         """What return_items would do to this line of the loaded purchase."""
         purchase_id = required_id(purchase_id, "purchase", PURCHASE_HINT)
@@ -332,19 +316,16 @@ class PurchaseHandlers:
     ):
         """Purchases newest first; date_from and date_to are days (YYYY-MM-DD), both included."""
         actor = self.ctx.actor(request)
+        customer, product = optional_id(customer_id, "customer"), optional_id(product_id, "product")
+        shop = self.ctx.shop
+        start, end = day_range(date_from, date_to, shop.zone)
         filters = dict(
-            customer_id=optional_id(customer_id, "customer"),
-            product_id=optional_id(product_id, "product"),
-            date_from=day_start(date_from, "from"),
-            date_to=day_after(date_to, "to"),
+            customer_id=customer,
+            product_id=product,
+            date_from=start,
+            date_to=end,
             status=status or "all",
         )
-        if (
-            filters["date_from"]
-            and filters["date_to"]
-            and filters["date_from"] >= filters["date_to"]
-        ):
-            raise ValidationError("to", "must not be before from")
         found, number = fetch_page(
             lambda limit, offset: self.services.purchases.list(
                 actor, **filters, limit=limit, offset=offset
@@ -352,58 +333,52 @@ class PurchaseHandlers:
             page,
             page_size,
         )
-        rows = [self._list_row(row) for row in found.items]
+        rows = [self._list_row(row, shop) for row in found.items]
         filtered = any(value not in (None, "all") for value in filters.values())
-        return table(rows, LIST_COLUMNS), page_info(found, number, "purchase", filtered), number
+        shown = table(rows, LIST_COLUMNS, shop.time)
+        return shown, page_info(found, number, "purchase", filtered), number
 
-    def _list_row(self, row: dict) -> dict:
+    @staticmethod
+    def _list_row(row: dict, shop) -> dict:
         total, returned = row["total_cents"] or 0, row["returned_cents"] or 0
         net = 0 if row["cancelled_at"] else total - returned
         return {
             **row,
             "customer": f"#{row['customer_id']} {row['customer_name']}",
-            "total": self.ctx.money(total),
-            "returned": self.ctx.money(returned) if returned else "",
-            "net": self.ctx.money(net),
+            "total": shop.money(total),
+            "returned": shop.money(returned) if returned else "",
+            "net": shop.money(net),
         }
-
-    @staticmethod
-    @guarded
-    def pick_row(event: gr.SelectData):
-        return clicked_id(event)
 
 
 def build(ctx: UIContext) -> list[dict]:
     handlers = PurchaseHandlers(ctx)
+    pickers = Pickers(ctx)
     private = {"api_visibility": "private"}
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="purchase-new"):
             gr.Markdown("### Record a purchase")
             with gr.Row(equal_height=True):
-                customer_query = gr.Textbox(
-                    label="Find customer", placeholder="Name, e-mail, phone or #ID", scale=2
-                )
-                customer = gr.Dropdown(
-                    [], label="Customer", allow_custom_value=True, scale=3, interactive=True
-                )
+                customer_query, customer = picker(
+                    pickers.find_customers, "Find customer", "Name, e-mail, phone or #ID",
+                    "Customer", {"api_name": "find_customers"},
+                )  # fmt: skip
             with gr.Row(equal_height=True):
-                product_query = gr.Textbox(
-                    label="Find product", placeholder="SKU, name or #ID", scale=2
-                )
-                product = gr.Dropdown(
-                    [], label="Product", allow_custom_value=True, scale=3, interactive=True
-                )
+                product_query, product = picker(
+                    pickers.find_products, "Find product", "SKU, name or #ID", "Product",
+                    {"api_name": "find_products"},
+                )  # fmt: skip
                 quantity = gr.Number(label="Qty", value=1, scale=0, min_width=80)
                 line_discount = gr.Textbox(
                     label="Discount", placeholder="10% or 1.50", scale=0, min_width=110
                 )
                 add_line = gr.Button("Add", scale=0, min_width=80)
             lines = gr.JSON(value=[], visible=False)
-            cart = gr.Dataframe(
-                value=table([], CART_COLUMNS),
-                label="This purchase (click a line to remove it)",
-                interactive=False,
+            cart = data_table(
+                CART_COLUMNS,
+                "This purchase (click a line to remove it)",
                 max_height=300,
+                elem_id="purchase-cart",
             )
             purchase_discount = gr.Textbox(
                 "", label="Discount on the whole purchase", placeholder="5% or 2.00 (optional)"
@@ -414,14 +389,20 @@ def build(ctx: UIContext) -> list[dict]:
                 clear = gr.Button("Clear", scale=1)
             receipt = gr.Markdown(elem_classes="crpm-receipt")
         with gr.Column(scale=2, elem_classes="crpm-card", elem_id="purchase-manage"):
-            gr.Markdown("### Cancel or return\nClick a purchase in the list below or type its ID.")
-            with gr.Row(equal_height=True):
-                purchase_id = gr.Number(label="Purchase ID", scale=2)
-                load = gr.Button("Load", scale=0, min_width=90)
-            details = gr.Markdown()
-            purchase_lines = gr.Dataframe(
-                value=table([], LINE_COLUMNS), interactive=False, label="Lines", max_height=260
+            gr.Markdown("### Cancel or return")
+            # The open purchase's number: set by a row click, a sale or the search, never typed.
+            purchase_id = gr.Number(label="Purchase ID", visible=False)
+            details = gr.Markdown(
+                "Click a purchase in the list below, or search for it at the top of the page."
             )
+            purchase_lines = data_table(
+                LINE_COLUMNS, "Lines", max_height=260, elem_id="purchase-lines"
+            )
+            returns = data_table(
+                RETURN_COLUMNS, "Returns, newest first", max_height=200, elem_id="purchase-returns"
+            )
+            open_customer = gr.Button("Open the customer's page", size="sm")
+            ctx.jumps.append((open_customer, "purchase", purchase_id))
             cancel_reason = gr.Textbox(label="Reason for cancelling", placeholder="optional")
             cancel = gr.Button("Cancel whole purchase", variant="stop")
             cancel_yes = ask_first(
@@ -444,38 +425,24 @@ def build(ctx: UIContext) -> list[dict]:
 
     gr.Markdown("### Purchases")
     with gr.Row(equal_height=True):
-        by_customer = gr.Number(label="Customer ID")
-        by_product = gr.Number(label="Product ID")
+        _, by_customer = picker(
+            pickers.find_customers, "Of customer", "Name, e-mail or phone", "Customer (empty: all)"
+        )
+        _, by_product = picker(
+            pickers.find_products, "With product", "SKU or name", "Product (empty: all)"
+        )
+    with gr.Row(equal_height=True):
         date_from = gr.DateTime(label="From (day)", include_time=False, type="string")
         date_to = gr.DateTime(label="To (day, included)", include_time=False, type="string")
         status = gr.Radio(STATUS_CHOICES, value="all", label="Status")
-    pager = Pager.build("Purchases", list(LIST_COLUMNS.values()), "purchase", "purchases-table")
+    pager = Pager.build("Purchases", LIST_COLUMNS, "purchase", "purchases-table")
     refresh = pager.wire(
         handlers.list_purchases,
         [by_customer, by_product, date_from, date_to, status],
-        [by_customer.submit, by_product.submit, date_from.change, date_to.change, status.input],
+        [by_customer.change, by_product.change, date_from.change, date_to.change, status.input],
         "list_purchases",
     )
 
-    # `change`, not `input`: a pasted query searches too.
-    gr.on(
-        [customer_query.change, customer_query.submit],
-        handlers.find_customers,
-        customer_query,
-        customer,
-        api_name="find_customers",
-        trigger_mode="always_last",
-        show_progress="hidden",
-    )
-    gr.on(
-        [product_query.change, product_query.submit],
-        handlers.find_products,
-        product_query,
-        product,
-        api_name="find_products",
-        trigger_mode="always_last",
-        show_progress="hidden",
-    )
     preview = dict(
         fn=handlers.preview_purchase,
         inputs=[customer, lines, purchase_discount],
@@ -489,9 +456,11 @@ def build(ctx: UIContext) -> list[dict]:
     show = dict(
         fn=handlers.get_purchase,
         inputs=purchase_id,
-        outputs=[purchase_id, details, purchase_lines, line],
+        outputs=[purchase_id, details, purchase_lines, line, returns],
     )
-    load.click(**show, api_name="get_purchase")
+    # Published for API clients; in the page a purchase opens by a click or the search.
+    purchase_id.submit(**show, api_name="get_purchase")
+    ctx.openers["purchase"] = Opener("purchases", handlers.get_purchase, show["outputs"])
     chain(
         add_line.click(
             handlers.add_line, [product, quantity, line_discount, lines], lines, **private
@@ -522,8 +491,7 @@ def build(ctx: UIContext) -> list[dict]:
         {**show, **private},
         refresh,
     )
-    purchase_id.submit(**show, **private)
-    chain(pager.table.select(handlers.pick_row, None, purchase_id, **private), {**show, **private})
+    pager.table.select(handlers.open_purchase, None, show["outputs"], **private)
     chain(
         cancel_yes.click(
             handlers.cancel_purchase,

@@ -4,15 +4,42 @@ tax. The services check every call (crpm/services/taxes.py)."""
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 import gradio as gr
 
-from crpm.ui.common import UIContext, guarded, info, md, required_id, table
+from crpm.ui.common import (
+    COUNT,
+    Column,
+    UIContext,
+    data_table,
+    guarded,
+    info,
+    md,
+    required_id,
+    table,
+)
 from crpm.ui.confirm import ask_first
 
-RATE_COLUMNS = {"id": "ID", "name": "Name", "percent": "Rate (%)", "status": "Status"}
+RATE_COLUMNS = (
+    Column("id", "ID", COUNT),
+    Column("name", "Name"),
+    Column("percent", "Rate (%)", COUNT),
+    Column("status", "Status"),
+)
 DEFAULT_RATE = ("Shop default", "")
 # A rate id typed over the API is the service's to judge (a retired or unknown one is refused).
 ANY_RATE = {"allow_custom_value": True}
+# How the rate forms name what the services call name and tax rate.
+NEW_RATE_LABELS = {"name": "Rate name", "tax rate": "Rate (%)"}
+RETIRE_LABELS = {"tax rate": "Rate to retire"}
+# The zones a shop picks from (the IANA names of places, not the legacy aliases); one typed
+# over the API is the service's to judge.
+LEGACY_ZONES = ("Etc/", "US/", "SystemV/", "posix", "right/", "Canada/", "Brazil/", "Chile/")
+ZONES = ["UTC", *sorted(
+    name for name in available_timezones() if "/" in name and not name.startswith(LEGACY_ZONES)
+)]  # fmt: skip
+ANY_ZONE = {"allow_custom_value": True, "filterable": True}
 
 
 class TaxHandlers:
@@ -36,7 +63,7 @@ class TaxHandlers:
         """Every tax rate (retired ones too), and the active ones as choices."""
         return self._rates_view(self.ctx.actor(request))
 
-    @guarded
+    @guarded(labels=NEW_RATE_LABELS)
     def add_tax_rate(self, name, percent, request: gr.Request):
         """A new named rate, e.g. "Reduced", "5.5"; its percentage never changes afterwards."""
         actor = self.ctx.actor(request)
@@ -44,7 +71,7 @@ class TaxHandlers:
         info(f"Tax rate {rate.label} added")
         return self._rates_view(actor)
 
-    @guarded
+    @guarded(labels=RETIRE_LABELS)
     def retire_tax_rate(self, rate_id, request: gr.Request):
         """No new sale takes a retired rate; its products fall back to the shop's default."""
         actor = self.ctx.actor(request)
@@ -53,7 +80,7 @@ class TaxHandlers:
         info(f"Tax rate {rate.label} retired")
         return self._rates_view(actor)
 
-    @guarded
+    @guarded(labels=RETIRE_LABELS)
     def describe_retire_tax_rate(self, rate_id, request: gr.Request):
         """What retire_tax_rate would do (the confirmation's sentence)."""
         rate_id = required_id(rate_id, "tax rate", "pick the rate to retire")
@@ -80,9 +107,20 @@ class TaxHandlers:
 
     @guarded
     def save_shop_settings(
-        self, name, address, tax_number, payment_note, inclusive, default_rate, request: gr.Request
+        self,
+        name,
+        address,
+        tax_number,
+        payment_note,
+        inclusive,
+        default_rate,
+        time_zone="",
+        locale="",
+        request: gr.Request = None,
     ):
-        """Change the shop's settings (admins); later sales and invoices take them."""
+        """Change the shop's settings (admins); later sales and invoices take them. An empty
+        time zone or locale keeps the current one."""
+        zone_and_locale = {"time_zone": time_zone, "locale": locale}
         settings = self.taxes.update_settings(
             self.ctx.actor(request),
             name=name,
@@ -91,6 +129,7 @@ class TaxHandlers:
             payment_note=payment_note,
             prices_include_tax=bool(inclusive),
             default_tax_rate_id=default_rate or None,
+            **{key: value for key, value in zone_and_locale.items() if value},
         )
         info("Shop settings saved")
         return self._settings_view(settings)
@@ -104,6 +143,8 @@ class TaxHandlers:
             settings.payment_note,
             settings.prices_include_tax,
             default,
+            settings.time_zone,
+            settings.locale,
         )
 
 
@@ -112,9 +153,7 @@ def build(ctx: UIContext, product_id) -> None:
     product's box."""
     handlers = TaxHandlers(ctx)
     with gr.Accordion("Tax rates and shop settings", open=False, elem_id="tax-settings") as section:
-        rates = gr.Dataframe(
-            value=table([], RATE_COLUMNS), label="Tax rates", interactive=False, max_height=240
-        )
+        rates = data_table(RATE_COLUMNS, "Tax rates", max_height=240, elem_id="tax-rates")
         with gr.Row(equal_height=True):
             rate_name = gr.Textbox(label="Rate name", placeholder="Standard", scale=2)
             rate_percent = gr.Textbox(label="Rate (%)", placeholder="20", scale=1)
@@ -142,9 +181,24 @@ def build(ctx: UIContext, product_id) -> None:
         with gr.Row(equal_height=True):
             inclusive = gr.Checkbox(label="Prices include tax")
             default_rate = gr.Dropdown([DEFAULT_RATE], value="", label="Default rate", **ANY_RATE)
+        with gr.Row(equal_height=True):
+            time_zone = gr.Dropdown(
+                ZONES,
+                value="",
+                label="Time zone",
+                info="the shop's days and the times shown",
+                **ANY_ZONE,
+            )
+            locale = gr.Textbox(
+                value="",
+                label="Locale",
+                placeholder="en_US",
+                info="numbers and money: en_US, de_DE, fr_FR",
+            )
             save = gr.Button("Save shop settings", variant="primary", scale=0, min_width=180)
     rate_outputs = [rates, retire_choice, product_rate, default_rate]
-    settings = [shop_name, shop_address, tax_number, payment_note, inclusive, default_rate]
+    details = [shop_name, shop_address, tax_number, payment_note]
+    settings = [*details, inclusive, default_rate, time_zone, locale]
     section.expand(handlers.tax_rates, None, rate_outputs, api_name="tax_rates").success(
         handlers.shop_settings, None, settings, api_name="shop_settings"
     )

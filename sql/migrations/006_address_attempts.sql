@@ -6,4 +6,4 @@ CREATE TABLE address_attempts (
     attempts INTEGER NOT NULL CHECK (attempts >= 0),
     window_start TEXT NOT NULL,
     blocked_until TEXT
-) WITHOUT ROWID;
+);

@@ -1,4 +1,5 @@
-"""One dashboard for the whole API test session, on a temporary store, called with gradio_client.
+"""One dashboard per store engine for the whole API test session, called with gradio_client:
+every test that uses `app` runs on a SQLite file and on a fresh PostgreSQL schema.
 
 The client logs in through the app's login route as the staff user `dashboard` (created here
 through the account service), so every call carries a real session cookie.
@@ -12,19 +13,30 @@ from types import SimpleNamespace
 import pytest
 from gradio_client import Client
 
+from tests.support import ENGINES, store_on
+
 _serial = itertools.count(1)
 STAFF_LOGIN = ("dashboard", "api-staff-Secret-7g")
 ADMIN_PASSWORD = "api-admin-Secret-8h"
 
 
+@pytest.fixture(scope="session", params=ENGINES)
+def api_store(request, tmp_path_factory):
+    """Where the session's dashboard keeps its store, once per engine. Requested before
+    launch_app, so the schema outlives the app that holds connections to it."""
+    with store_on(request.param, tmp_path_factory.mktemp("api")) as location:
+        yield location
+
+
 @pytest.fixture(scope="session")
-def app(launch_app, tmp_path_factory):
-    url, services = launch_app(tmp_path_factory.mktemp("api") / "crpm.db")
+def app(api_store, launch_app):
+    url, services = launch_app(api_store)
     accounts = services.accounts
     accounts.ensure_admin(ADMIN_PASSWORD)
     accounts.create_user(accounts.actor_for("admin"), *STAFF_LOGIN, role="staff")
     client = Client(url, auth=STAFF_LOGIN, verbose=False)
-    return SimpleNamespace(url=url, services=services, client=client)
+    yield SimpleNamespace(url=url, services=services, client=client)
+    launch_app.close(services)
 
 
 @pytest.fixture

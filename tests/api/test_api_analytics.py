@@ -142,11 +142,11 @@ def test_presets_cover_todays_sale(call, sale, preset):
 
 
 def test_bad_ranges_are_readable_refusals(call):
-    with pytest.raises(AppError, match="to: must be later than from"):
+    with pytest.raises(AppError, match="To: must be later than from"):
         call("sales_summary", "2025-02-01", "2025-01-01")
-    with pytest.raises(AppError, match="from: 'yesterday' is not a date"):
+    with pytest.raises(AppError, match="From: 'yesterday' is not a date"):
         call("analytics_page", "Custom", "yesterday", None, "auto")
-    with pytest.raises(AppError, match="grain: must be one of day, week, month"):
+    with pytest.raises(AppError, match="Grain: must be one of day, week, month"):
         call("revenue_trend", "", "", "hour")
 
 
@@ -154,3 +154,37 @@ def test_home_overview(call, sale):
     figures, plot, low_stock, note = call("home_overview")
     assert "Revenue" in figures and "Low stock" in figures and "Open tickets" in figures
     assert low_stock["headers"] == ["ID", "SKU", "Product", "Stock", "Reorder at"]
+
+
+@pytest.mark.parametrize(
+    "date_from, date_to, asked",
+    [
+        (None, None, "**From (Custom)** and **To (Custom, included)**"),
+        ("2026-01-01", None, "the day in **To (Custom, included)**"),
+        (None, "2026-01-31", "the day in **From (Custom)**"),
+    ],
+)
+def test_custom_without_its_days_asks_for_them_and_shows_no_other_range(
+    call, sale, date_from, date_to, asked
+):
+    heading, figures, *rest = call("analytics_page", "Custom", date_from, date_to, "auto")
+    assert heading.startswith("Custom range: choose the") and asked in heading
+    plots, tables, links = rest[:6], rest[6 : 6 + len(TABLES)], rest[6 + len(TABLES) :]
+    assert figures == "" and all(plot is None for plot in plots)
+    assert all(table["headers"] and not table["data"] for table in tables)  # no all-time rows
+    assert all(link == "" for link in links)
+
+
+def test_a_range_without_sales_says_so_and_stock_sold_follows_the_range(app, call, sale):
+    _, product_id = sale
+    for preset, days, heading_ends, label, units in [
+        ("Custom", ("2001-01-01", "2001-12-31"), "· No sales in this range", "Sold in range", "0"),
+        ("Last 7 days", (None, None), "· trend by day", "Sold last 7 days", "3"),
+    ]:
+        heading, *rest = call("analytics_page", preset, *days, "auto")
+        assert heading.endswith(heading_ends)
+        key = list(TABLES).index("stock")
+        assert label in rest[1 + 6 + key]["headers"]
+        rows = csv.DictReader(io.StringIO(download(app, rest[1 + 6 + len(TABLES) + key]).text))
+        row = next(row for row in rows if row["product_id"] == str(product_id))
+        assert row["units_in_range"] == units  # the sale's 3 units, or none in 2001

@@ -6,6 +6,18 @@ import pytest
 from gradio_client.exceptions import AppError
 
 pytestmark = pytest.mark.api
+# The add form's fields in their order: name, e-mail, phone, company, address, city, country,
+# notes.
+GRACE = (
+    "Grace Hopper",
+    "grace@navy.example",
+    "+1 555 0101",
+    "Navy",
+    "1 Main St",
+    "Arlington",
+    "USA",
+    "likes COBOL",
+)
 
 
 def customer_row(store, customer_id):
@@ -13,28 +25,9 @@ def customer_row(store, customer_id):
 
 
 def test_add_customer_answers_the_saved_record_and_stores_it(call, store):
-    answer = call(
-        "add_customer",
-        "Grace Hopper",
-        "grace@navy.example",
-        "+1 555 0101",
-        "Navy",
-        "1 Main St",
-        "Arlington",
-        "USA",
-        "likes COBOL",
-    )
+    answer = call("add_customer", *GRACE)
     customer_id, *fields, status = answer
-    assert fields == [
-        "Grace Hopper",
-        "grace@navy.example",
-        "+1 555 0101",
-        "Navy",
-        "1 Main St",
-        "Arlington",
-        "USA",
-        "likes COBOL",
-    ]
+    assert fields == list(GRACE)
     assert status == "active"
     row = customer_row(store, customer_id)
     assert (row["name"], row["email"], row["city"]) == (
@@ -52,7 +45,7 @@ def test_add_customer_answers_the_saved_record_and_stores_it(call, store):
 def test_duplicate_email_is_a_readable_refusal_and_changes_nothing(call, store, new_customer):
     new_customer("First", email="dup@example.com")
     before = store.query_one("SELECT count(*) FROM customers")[0]
-    with pytest.raises(AppError, match="email: a customer with this e-mail already exists"):
+    with pytest.raises(AppError, match="E-mail: a customer with this e-mail already exists"):
         call("add_customer", "Second", "DUP@example.com", "", "", "", "", "", "")
     assert store.query_one("SELECT count(*) FROM customers")[0] == before
 
@@ -60,9 +53,9 @@ def test_duplicate_email_is_a_readable_refusal_and_changes_nothing(call, store, 
 @pytest.mark.parametrize(
     ("name", "email", "phone", "message"),
     [
-        ("", "x@example.com", "", "name: is required"),
-        ("Bad Mail", "not-an-address", "", "email: 'not-an-address' is not a valid e-mail"),
-        ("Bad Phone", "p@example.com", "call me", "phone: may hold only digits"),
+        ("", "x@example.com", "", "Name: is required"),
+        ("Bad Mail", "not-an-address", "", "E-mail: 'not-an-address' is not a valid e-mail"),
+        ("Bad Phone", "p@example.com", "call me", "Phone: may hold only digits"),
     ],
 )
 def test_invalid_fields_name_the_field_and_the_reason(call, store, name, email, phone, message):
@@ -100,7 +93,7 @@ def test_get_update_deactivate_reactivate(call, store, new_customer):
 def test_unknown_or_malformed_ids_are_refused_readably(call):
     with pytest.raises(AppError, match=r"customer #999999 not found"):
         call("get_customer", 999999)
-    with pytest.raises(AppError, match="customer: pick a customer"):
+    with pytest.raises(AppError, match="Customer: open a customer"):
         call("get_customer", None)
     with pytest.raises(AppError, match="customer #999999 not found"):
         call("update_customer", 999999, "X", "x@example.com", "", "", "", "", "", "")
@@ -141,3 +134,31 @@ def test_purchase_history_lists_lines_and_total_spent(call, new_customer, new_pr
     assert "1 purchase" in summary and "$12.75" in summary
     empty, summary = call("purchase_history", new_customer("Never Bought"))
     assert empty["data"] == [] and "no purchases yet" in summary
+
+
+def test_customer_page_shows_figures_and_the_timeline_newest_first(call, new_customer, new_product):
+    customer_id = new_customer("Timeline Buyer", city="Leeds")
+    product_id = new_product(price="4.00", stock=10)
+    first = call("record_purchase", customer_id, [{"product_id": product_id, "quantity": 2}])[0]
+    second = call("record_purchase", customer_id, [{"product_id": product_id, "quantity": 1}])[0]
+    call("cancel_purchase", second, "changed mind")
+    answer = call("customer_page", customer_id)
+    number, name, *_, status, header, figures, timeline, note = answer
+    assert (number, name, status) == (customer_id, "Timeline Buyer", "active")
+    assert f"Timeline Buyer · #{customer_id}" in header and "Leeds" in header
+    assert "$8.00" in figures and "Segment" in figures  # the cancelled $4.00 is not spent
+    rows = [dict(zip(timeline["headers"], row, strict=True)) for row in timeline["data"]]
+    assert [row["What"] for row in rows] == [
+        f"Cancelled purchase #{second}",
+        f"Purchase #{second}",
+        f"Purchase #{first}",
+    ]
+    assert rows[-1]["Amount"] == "$8.00" and rows[0]["Status"] == "cancelled"
+    assert "3 events" in note
+
+
+def test_customer_page_refuses_a_missing_customer_readably(call):
+    with pytest.raises(AppError, match="customer #999999 not found"):
+        call("customer_page", 999999)
+    with pytest.raises(AppError, match="Customer: open a customer"):
+        call("customer_page", None)

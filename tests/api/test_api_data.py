@@ -12,8 +12,9 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from crpm import exporter, importer
 from crpm.permissions import SYSTEM
+from crpm.services import exporter
+from crpm.services.importer import ImportService
 from tests.support import store_snapshot
 
 pytestmark = pytest.mark.api
@@ -46,7 +47,7 @@ def test_check_lists_every_problem_with_its_line_and_writes_nothing(call, store)
     bad = FIXTURES / "customers_bad.csv"
     before = store_snapshot(store)
     summary, problems, preview = call("import_check", "customers", handle_file(bad), False)
-    expected = importer.preview(store, SYSTEM, "customers", bad).problems
+    expected = ImportService(store).preview(SYSTEM, "customers", bad).problems
     assert expected, "the fixture has bad rows"
     assert [(row["Line"], row["Column"], row["Problem"]) for row in rows_of(problems)] == [
         (problem.line, problem.column, problem.reason) for problem in expected
@@ -108,7 +109,7 @@ def test_a_refused_run_lists_the_problems_and_changes_nothing(call, store):
 def test_an_unusable_file_is_a_readable_refusal(call, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    with pytest.raises(AppError, match="file"):
+    with pytest.raises(AppError, match="File: is empty"):
         call("import_check", "customers", handle_file(empty), False)
     with pytest.raises(AppError, match="choose a CSV file"):
         call("import_check", "customers", None, False)
@@ -117,12 +118,19 @@ def test_an_unusable_file_is_a_readable_refusal(call, tmp_path):
 def test_the_data_tab_links_to_the_download_routes_not_to_files(app):
     """Exports and the backup are links the routes check on every download (test_api_downloads);
     no event returns such a file through Gradio's cache, whose route any logged-in user reaches."""
-    config = httpx.get(f"{app.url}config", cookies=app.client.cookies).json()
+    config = httpx.get(f"{app.url}config", cookies=app.client.cookies, timeout=60).json()
     names = {dep["api_name"] for dep in config["dependencies"]}
     assert not names & {"export_csv", "download_backup"}
     values = {
         component["props"].get("elem_id"): str(component["props"].get("value"))
         for component in config["components"]
     }
-    hrefs = re.findall(r'href="([^"]+)"', values["export-links"] + values["backup-link"])
-    assert hrefs == [f"download/export/{kind}.csv" for kind in exporter.KINDS] + ["download/backup"]
+    backup = ["download/backup"] if app.services.store.dialect == "sqlite" else []
+    hrefs = re.findall(r'href="([^"]+)"', values["export-links"] + values.get("backup-link", ""))
+    assert hrefs == [f"download/export/{kind}.csv" for kind in exporter.KINDS] + backup
+    if not backup:
+        assert "pg_dump --format=custom" in config_text(config)
+
+
+def config_text(config: dict) -> str:
+    return " ".join(str(component["props"].get("value")) for component in config["components"])

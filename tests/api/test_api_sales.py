@@ -96,14 +96,23 @@ def test_the_customer_finds_their_invoices_in_my_purchases(app, call, new_produc
 
 
 def test_shop_settings_are_read_by_staff_and_changed_by_admins(app, call):
-    assert len(call("shop_settings")) == 6
+    assert len(call("shop_settings")) == 8
     with pytest.raises(AppError, match="permission denied"):
         call("save_shop_settings", "Staff Shop", "", "", "", False, "")
     admin = Client(app.url, auth=("admin", ADMIN_PASSWORD), verbose=False)
     saved = admin.predict(
         "API Shop", "1 Road\nTown", "VAT-99", "Thanks!", False, "", api_name="/save_shop_settings"
     )
-    assert list(saved) == ["API Shop", "1 Road\nTown", "VAT-99", "Thanks!", False, ""]
+    assert list(saved) == [
+        "API Shop",
+        "1 Road\nTown",
+        "VAT-99",
+        "Thanks!",
+        False,
+        "",
+        "UTC",
+        "en_US",
+    ]
 
 
 def test_the_tax_report_endpoint_gives_figures_per_rate(app, call, new_customer, new_product):

@@ -18,17 +18,8 @@ from playwright.sync_api import expect
 from crpm.clock import FixedClock
 from crpm.demo import generate
 from crpm.services import open_services
-from tests.support import TODAY
+from tests.support import BROWSER_ADMIN, CHROMIUM, CHROMIUM_ARGS, TODAY
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 STAFF_LOGIN = ("clerk", "browser-staff-Secret-5k")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -64,39 +55,55 @@ def site(launch_app, tmp_path_factory):
     seeding.store.close()
     url, services = launch_app(db_path)
     accounts = services.accounts
-    accounts.ensure_admin("browser-admin-Secret-6m")
+    accounts.ensure_admin(BROWSER_ADMIN[1])
     accounts.create_user(accounts.actor_for("admin"), *STAFF_LOGIN, role="staff")
     return SimpleNamespace(url=url, services=services)
 
 
 @pytest.fixture
-def page(browser, site):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    problems = SimpleNamespace(console=[], hosts=set())
+def open_page(browser, site):
+    """open_page(login, viewport): a logged-in page in a browser context of its own. Every page
+    is checked when the test ends: no console error, no request to another host."""
+    opened = []
 
-    def screen(route):
-        host = urlparse(route.request.url).hostname
-        if host and host not in LOOPBACK:
-            problems.hosts.add(host)
-            return route.abort()
-        return route.continue_()
+    def open_page(login=STAFF_LOGIN, viewport=None):
+        context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000})
+        problems = SimpleNamespace(console=[], hosts=set())
+        opened.append((context, problems))
 
-    context.route("**/*", screen)
-    page = context.new_page()
-    page.crpm_problems = problems  # for log_out(): what the page reported so far
-    page.on("console", lambda msg: msg.type == "error" and problems.console.append(msg.text))
-    page.on("pageerror", lambda error: problems.console.append(str(error)))
-    page.set_default_timeout(60_000)  # a loaded CI machine can be slow; failures still fail
-    page.goto(site.url)
-    page.locator("#username").fill(STAFF_LOGIN[0])
-    page.locator("#password").fill(STAFF_LOGIN[1])
-    page.get_by_role("button", name="Log in").click()
-    # The role-tabs load event selects the first tab; wait for it before clicking around.
-    expect(page.locator(".crpm-who").last).to_contain_text(STAFF_LOGIN[0])
-    yield page
-    context.close()
-    assert problems.console == [], "the browser console reported errors"
-    assert problems.hosts == set(), "the page tried to reach other hosts"
+        def screen(route):
+            host = urlparse(route.request.url).hostname
+            if host and host not in LOOPBACK:
+                problems.hosts.add(host)
+                return route.abort()
+            return route.continue_()
+
+        context.route("**/*", screen)
+        page = context.new_page()
+        page.crpm_problems = problems  # for log_out(): what the page reported so far
+        page.on("console", lambda msg: msg.type == "error" and problems.console.append(msg.text))
+        page.on("pageerror", lambda error: problems.console.append(str(error)))
+        page.set_default_timeout(60_000)  # a loaded CI machine can be slow; failures still fail
+        page.goto(site.url)
+        page.locator("#username").fill(login[0])
+        page.locator("#password").fill(login[1])
+        page.get_by_role("button", name="Log in").click()
+        # The role-tabs load event selects the first tab; wait for it before clicking around
+        # (the first page of a session builds every tab: give a busy machine its time).
+        expect(page.locator(".crpm-who").last).to_contain_text(login[0], timeout=60_000)
+        return page
+
+    yield open_page
+    for context, _problems in opened:
+        context.close()
+    for _context, problems in opened:
+        assert problems.console == [], "the browser console reported errors"
+        assert problems.hosts == set(), "the page tried to reach other hosts"
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
 
 
 @pytest.fixture

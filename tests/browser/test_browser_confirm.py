@@ -10,7 +10,12 @@ from playwright.sync_api import expect
 
 from crpm.models import format_money
 from crpm.permissions import SYSTEM
-from tests.browser.test_browser_dashboard import new_purchase_form, open_tab, toast
+from tests.browser.test_browser_dashboard import (
+    new_purchase_form,
+    open_customer,
+    open_purchase,
+    toast,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +26,24 @@ def stock_of(services, product_id: int) -> int:
     return services.products.get(SYSTEM, product_id).stock
 
 
+def asked(page, shoot, action: str, yes_label: str, *sentences: str):
+    """(the question, its yes button): the confirmation of `action` is shown, says each
+    sentence, and its yes button is styled as dangerous; photographed."""
+    question = page.locator(f"#confirm-{action}")
+    expect(question).to_be_visible()
+    for sentence in sentences:
+        expect(question).to_contain_text(sentence)
+    yes = question.get_by_role("button", name=yes_label)
+    expect(yes).to_have_class(STOP)
+    shoot(page, f"confirm-{action.replace('_', '-')}")
+    return question, yes
+
+
+def keep_it(question):
+    question.get_by_role("button", name="No, keep it").click()
+    expect(question).to_be_hidden()
+
+
 def test_cancelling_a_purchase_asks_first_and_keep_changes_nothing(page, site, shoot):
     services = site.services
     buyer = services.customers.add(SYSTEM, "Connie Cancel", "connie.cancel@example.com")
@@ -28,24 +51,16 @@ def test_cancelling_a_purchase_asks_first_and_keep_changes_nothing(page, site, s
     sale = services.purchases.record(SYSTEM, buyer.id, [(kettle.id, 2)])
     total = format_money(sale.total_cents, "$")
 
-    open_tab(page, "Purchases")
-    manage = page.locator("#purchase-manage")
-    manage.get_by_label("Purchase ID").fill(str(sale.id))
-    manage.get_by_role("button", name="Load", exact=True).click()
-    expect(manage).to_contain_text(f"Purchase #{sale.id}")
+    manage = open_purchase(page, sale)
     manage.get_by_role("button", name="Cancel whole purchase").click()
 
-    question = page.locator("#confirm-cancel_purchase")
-    expect(question).to_be_visible()
-    expect(question).to_contain_text(f"Cancel purchase #{sale.id} of Connie Cancel ({total})?")
-    expect(question).to_contain_text("Every unit not yet returned (2 units) goes back to stock")
-    expect(question).to_contain_text("a credit note is issued")
-    yes = question.get_by_role("button", name="Yes, cancel the purchase")
-    expect(yes).to_have_class(STOP)
-    shoot(page, "confirm-cancel-purchase")
-
-    question.get_by_role("button", name="No, keep it").click()
-    expect(question).to_be_hidden()
+    question, yes = asked(
+        page, shoot, "cancel_purchase", "Yes, cancel the purchase",
+        f"Cancel purchase #{sale.id} of Connie Cancel ({total})?",
+        "Every unit not yet returned (2 units) goes back to stock",
+        "a credit note is issued",
+    )  # fmt: skip
+    keep_it(question)
     assert services.purchases.get(SYSTEM, sale.id).cancelled_at is None
     assert stock_of(services, kettle.id) == 4
 
@@ -62,25 +77,17 @@ def test_cancelling_a_purchase_asks_first_and_keep_changes_nothing(page, site, s
 def test_deactivating_a_customer_asks_first_and_keep_changes_nothing(page, site, shoot):
     services = site.services
     dora = services.customers.add(SYSTEM, "Dora Deactivate", "dora.deactivate@example.com")
-    open_tab(page, "Customers")
-    edit = page.locator("#customer-edit")
-    edit.get_by_label("Customer ID").fill(str(dora.id))
-    edit.get_by_role("button", name="Load", exact=True).click()
+    edit = open_customer(page, dora.email)
     expect(edit.get_by_label("Name *")).to_have_value("Dora Deactivate")
     edit.get_by_role("button", name="Deactivate", exact=True).click()
 
-    question = page.locator("#confirm-deactivate_customer")
-    expect(question).to_contain_text(
-        f"Deactivate customer #{dora.id} Dora Deactivate (dora.deactivate@example.com)?"
-    )
-    expect(question).to_contain_text("can no longer be picked for a purchase")
-    expect(question).to_contain_text("0 purchases and every report figure stay")
-    yes = question.get_by_role("button", name="Yes, deactivate")
-    expect(yes).to_have_class(STOP)
-    shoot(page, "confirm-deactivate-customer")
-
-    question.get_by_role("button", name="No, keep it").click()
-    expect(question).to_be_hidden()
+    question, yes = asked(
+        page, shoot, "deactivate_customer", "Yes, deactivate",
+        f"Deactivate customer #{dora.id} Dora Deactivate (dora.deactivate@example.com)?",
+        "can no longer be picked for a purchase",
+        "0 purchases and every report figure stay",
+    )  # fmt: skip
+    keep_it(question)
     assert services.customers.get(SYSTEM, dora.id).status == "active"
 
     edit.get_by_role("button", name="Deactivate", exact=True).click()
@@ -94,13 +101,11 @@ def test_changing_what_was_described_closes_the_question(page, site):
     services = site.services
     first = services.customers.add(SYSTEM, "Stale First", "stale.first@example.com")
     second = services.customers.add(SYSTEM, "Stale Second", "stale.second@example.com")
-    open_tab(page, "Customers")
-    edit = page.locator("#customer-edit")
-    edit.get_by_label("Customer ID").fill(str(first.id))
+    edit = open_customer(page, first.email)
     edit.get_by_role("button", name="Deactivate", exact=True).click()
     question = page.locator("#confirm-deactivate_customer")
     expect(question).to_contain_text("Stale First")
-    edit.get_by_label("Customer ID").fill(str(second.id))  # the sentence no longer fits
+    open_customer(page, second.email)  # the sentence no longer fits
     expect(question).to_be_hidden()
     assert services.customers.get(SYSTEM, first.id).status == "active"
     assert services.customers.get(SYSTEM, second.id).status == "active"

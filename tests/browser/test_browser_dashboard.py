@@ -10,8 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from crpm.permissions import SYSTEM
+from crpm.ui import products
 
 pytestmark = pytest.mark.browser
+
+STOCK_COLUMN = [column.key for column in products.LIST_COLUMNS].index("stock")
 
 TABS = ["Home", "Customers", "Products", "Purchases", "Analytics"]
 # An Altair chart is drawn as SVG marks or on a canvas; either must have painted something.
@@ -31,10 +34,10 @@ CHART_DRAWN_JS = """(plot) => {
 
 
 def open_tab(page, name: str):
-    page.get_by_role("tab", name=name, exact=True).click()
-    expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute(
-        "aria-selected", "true"
-    )
+    """Open a tab of the main bar (Analytics has sub-tabs named Products and Customers too)."""
+    tab = page.locator("#crpm-tabs > .tab-wrapper").get_by_role("tab", name=name, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
 
 
 def cell(page, table: str, text: str):
@@ -48,6 +51,63 @@ def toast(page, text: str):
 def caption(page, table: str):
     """The pager's caption under a paged table ('Customers 1–25 of 80 · page 1 of 4')."""
     return page.locator(f"{table}-info")
+
+
+def open_customer(page, email: str):
+    """Find a customer by their (unique) e-mail and open their page with a click on the row;
+    returns the page's edit form."""
+    open_tab(page, "Customers")
+    # The tab's own refresh lands first, or it could overwrite the search's result.
+    expect(caption(page, "#customers-table")).to_contain_text(re.compile(r"Customers 1–\d+ of"))
+    search = page.get_by_label("Search customers")
+    search.fill(email)
+    search.press("Enter")
+    expect(caption(page, "#customers-table")).to_contain_text("Customers 1–1 of 1")
+    cell(page, "#customers-table", email).click()
+    expect(page.locator("#customer-header")).to_contain_text(email)
+    return page.locator("#customer-edit")
+
+
+def search_for(page, text: str):
+    """Type into the search box at the top of the page and press Enter."""
+    box = page.locator("#crpm-search").locator("input, textarea").first
+    box.fill(text)
+    box.press("Enter")
+
+
+def open_found(page, kind: str, record_id: int):
+    """Search for '#number' and open the match of that kind ("Ticket") from the matches."""
+    search_for(page, f"#{record_id}")
+    hits = page.locator("#crpm-search-hits")
+    expect(hits.locator("input")).not_to_have_value("")  # the matches have arrived
+    hits.locator("input").click()
+    page.get_by_role("option", name=re.compile(rf"^{kind} #{record_id} ")).click()
+
+
+def open_purchase(page, purchase):
+    """Open a purchase through the search box (its invoice number is unique); returns the
+    Cancel or return card showing it."""
+    search_for(page, purchase.invoice_number)
+    manage = page.locator("#purchase-manage")
+    expect(manage).to_contain_text(f"Purchase #{purchase.id}")
+    return manage
+
+
+def add_customer_form(page):
+    """The Customers tab's add form, opened with its button."""
+    open_tab(page, "Customers")
+    page.get_by_role("button", name="Add a customer").click()
+    form = page.locator("#customer-add")
+    expect(form).to_be_visible()
+    return form
+
+
+def add_product_form(page):
+    """The Products tab's add form (the tab already open), opened with its button."""
+    page.get_by_role("button", name="Add a product").click()
+    form = page.locator("#product-add")
+    expect(form).to_be_visible()
+    return form
 
 
 def new_purchase_form(page):
@@ -82,8 +142,7 @@ def test_every_tab_opens_with_content(page, shoot):
 
 
 def test_add_customer_then_duplicate_email(page, site, shoot):
-    open_tab(page, "Customers")
-    form = page.locator("#customer-add")
+    form = add_customer_form(page)
     form.get_by_label("Name *").fill("Ada Browser")
     form.get_by_label("E-mail *").fill("ada.browser@example.com")
     form.get_by_label("City").fill("London")
@@ -91,7 +150,10 @@ def test_add_customer_then_duplicate_email(page, site, shoot):
     expect(toast(page, "Ada Browser added")).to_be_visible()
     expect(cell(page, "#customers-table", "ada.browser@example.com")).to_be_visible()
     expect(page.locator("#customer-edit").get_by_label("Name *")).to_have_value("Ada Browser")
-    expect(form.get_by_label("Name *")).to_have_value("")  # the add form is ready for the next
+    expect(page.locator("#customer-header")).to_contain_text("ada.browser@example.com")
+    expect(form).to_be_hidden()  # the add form closes once it has done its job
+    form = add_customer_form(page)
+    expect(form.get_by_label("Name *")).to_have_value("")  # and is ready for the next
 
     form.get_by_label("Name *").fill("Ada Again")
     form.get_by_label("E-mail *").fill("ADA.BROWSER@example.com")
@@ -138,29 +200,40 @@ def test_purchase_lowers_stock_in_products_tab(page, site, shoot):
     expect(caption(page, "#products-table")).to_contain_text("Products 1–1 of 1")
     row = page.locator("#products-table").get_by_role("row").filter(has_text="BRW-LAMP")
     expect(row).to_contain_text("Browser lamp")
-    expect(row.get_by_role("gridcell").nth(5)).to_have_text("3")
+    expect(row.get_by_role("gridcell").nth(STOCK_COLUMN)).to_have_text("3")
     shoot(page, "products-after-purchase")
     stock = services.store.query_one("SELECT stock FROM products WHERE sku = 'BRW-LAMP'")[0]
     assert stock == 3
 
 
+def open_analytics_view(page, name: str):
+    """Open one of the Analytics tab's sub-tabs (Sales, Products, Customers, Stock)."""
+    tab = page.locator("#analytics-views").get_by_role("tab", name=name, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+
+
 def test_every_analytics_chart_is_drawn(page, shoot):
     open_tab(page, "Analytics")
     page.get_by_role("radio", name="All time").check()
-    plots = page.locator("#tab-analytics .crpm-chart")
-    expect(plots).to_have_count(6)
-    for number in range(6):
-        plot = plots.nth(number)
-        plot.scroll_into_view_if_needed()
-        page.wait_for_function(
-            f"(el) => ({CHART_DRAWN_JS})(el) > 0", arg=plot.element_handle(), timeout=20_000
-        )
-    shoot(page, "analytics-all-time")
+    expect(page.locator("#analytics-heading")).to_contain_text("All time")
+    for view, count in {"Sales": 1, "Products": 3, "Customers": 2}.items():
+        open_analytics_view(page, view)
+        plots = page.locator(f"#analytics-{view.lower()} .crpm-chart")
+        expect(plots).to_have_count(count)
+        for number in range(count):
+            plot = plots.nth(number)
+            plot.scroll_into_view_if_needed()
+            page.wait_for_function(
+                f"(el) => ({CHART_DRAWN_JS})(el) > 0", arg=plot.element_handle(), timeout=20_000
+            )
+        shoot(page, f"analytics-all-time-{view.lower()}")
 
 
 def test_an_analytics_table_downloads_as_csv(page):
     open_tab(page, "Analytics")
     page.get_by_role("radio", name="All time").check()
+    open_analytics_view(page, "Customers")
     link = page.get_by_role("link", name="Download top customers (CSV)")
     expect(link).to_be_visible(timeout=20_000)
     with page.expect_download() as arrived:
@@ -180,8 +253,7 @@ def test_home_chart_is_drawn(page):
 
 
 def test_a_refusal_leaves_the_form_in_view_with_what_was_typed(page, site, shoot):
-    open_tab(page, "Customers")
-    form = page.locator("#customer-add")
+    form = add_customer_form(page)
     form.get_by_label("Name *").fill("Bad Mail")
     form.get_by_label("E-mail *").fill("bad@@example.com")
     form.get_by_role("button", name="Add customer").click()

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from crpm.clock import FixedClock
 from crpm.errors import CRPMError
+from tests.browser.test_browser_dashboard import open_found
 from tests.browser.test_browser_data import ADMIN_PASSWORD, open_tab, settled, switch_user
 from tests.support import TODAY
 
@@ -125,35 +126,44 @@ def every_tab(watch: Watch, who: str) -> None:
         watch.look(f"{who} tab {key}", key)
 
 
-def open_record(watch, tab: str, key: str, label: str, record_id: int, button: str, inner=""):
+def open_record(watch, tab: str, key: str, table: str, record_id: int):
+    """Open a record of one's own with a click on its row in the tab's list."""
     page = watch.page
     open_tab(page, tab)
-    if inner:
-        open_tab(page, inner)
     scope = page.locator(f"#tab-{key}")
-    scope.get_by_label(label, exact=True).filter(visible=True).first.fill(str(record_id))
-    watch.view = f"{tab}: {label} {record_id}"
-    scope.get_by_role("button", name=button, exact=True).filter(visible=True).first.click()
+    watch.view = f"{tab}: row {record_id}"
+    rows = page.locator(f"#{table}")
+    rows.get_by_role("gridcell", name=str(record_id), exact=True).first.click()
     settled(page)
     expect(scope).to_contain_text("Mk7")  # the record is shown
-    watch.look(f"{tab}: {label} {record_id}", key)
+    watch.look(f"{tab}: row {record_id}", key)
+
+
+def open_found_record(watch, kind: str, key: str, record_id: int):
+    """Open a staff record through the search box's matches."""
+    watch.view = f"search: {kind} {record_id}"
+    open_found(watch.page, kind, record_id)
+    scope = watch.page.locator(f"#tab-{key}")
+    settled(watch.page)
+    expect(scope).to_contain_text("Mk7")  # the record is shown
+    watch.look(f"search: {kind} {record_id}", key)
 
 
 def test_markup_in_every_field_stays_text_everywhere(page, marked):
     watch = Watch(page)
     every_tab(watch, "staff")
-    open_record(watch, "Customers", "customers", "Customer ID", marked["customer"], "Load")
-    open_record(watch, "Products", "products", "Product ID", marked["product"], "Load")
+    open_found_record(watch, "Customer", "customers", marked["customer"])
+    open_found_record(watch, "Product", "products", marked["product"])
     for purchase in (marked["purchase"], marked["cancelled"]):
-        open_record(watch, "Purchases", "purchases", "Purchase ID", purchase, "Load")
-    open_record(watch, "Service desk", "desk", "Ticket ID", marked["ticket"], "Open", "Tickets")
-    open_record(watch, "Service desk", "desk", "Quote ID", marked["quote"], "Open", "Quotes")
+        open_found_record(watch, "Purchase", "purchases", purchase)
+    open_found_record(watch, "Ticket", "desk", marked["ticket"])
+    open_found_record(watch, "Quote", "desk", marked["quote"])
     switch_user(page, "admin", ADMIN_PASSWORD)
     every_tab(watch, "admin")
     switch_user(page, *CUSTOMER)
     every_tab(watch, "customer")
-    open_record(watch, "My tickets", "my_tickets", "Ticket ID", marked["ticket"], "Open")
-    open_record(watch, "My quotes", "my_quotes", "Quote ID", marked["quote"], "Open")
+    open_record(watch, "My tickets", "my_tickets", "my-tickets", marked["ticket"])
+    open_record(watch, "My quotes", "my_quotes", "my-quotes", marked["quote"])
     assert watch.dialogs == [], "a dialog opened"
     print(f"fields the services refused markup in: {marked['refused']}")
     print(f"requests to evil.example by view: {watch.requests}")

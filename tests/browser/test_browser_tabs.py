@@ -16,7 +16,7 @@ STAFF_LOGIN = ("clerk", "browser-staff-Secret-5k")  # made by the `site` fixture
 def show_role_tabs_index(site) -> int:
     username, password = STAFF_LOGIN
     cookie = httpx.post(f"{site.url}login", data={"username": username, "password": password})
-    config = httpx.get(f"{site.url}config", cookies=cookie.cookies).json()
+    config = httpx.get(f"{site.url}config", cookies=cookie.cookies, timeout=60).json()
     return next(dep["id"] for dep in config["dependencies"] if dep["api_name"] == "show_role_tabs")
 
 

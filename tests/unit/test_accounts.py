@@ -26,6 +26,11 @@ pytestmark = pytest.mark.usefixtures("cheap_passwords")
 PASSWORD = "a-Long-enough-1"
 
 
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
+
+
 def user_row(services, username):
     return services.store.query_one("SELECT * FROM users WHERE username = ?", (username,))
 
@@ -86,6 +91,14 @@ def test_register_creates_customer_and_login_together(services):
     assert row["password_hash"].startswith("scrypt$")
     assert actor.role == "customer" and actor.user_id == row["id"]
     assert services.accounts.authenticate("ANN@example.com", PASSWORD)
+    # the audit rows of the sign-up name the new customer, who wrote both records
+    audited = services.store.query(
+        "SELECT actor, action, entity, entity_id FROM audit_log ORDER BY id"
+    )
+    assert [tuple(row) for row in audited][:2] == [
+        (actor.username, "create", "customer", customer.id),
+        (actor.username, "create", "user", row["id"]),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -199,11 +212,11 @@ def test_every_refused_login_costs_one_hash_so_timing_tells_nothing(services, pe
 
 
 @pytest.mark.any_day
-def test_lockout_survives_reopening_the_store(services, people, db_path, clock):
+def test_lockout_survives_reopening_the_store(services, people, store_location, clock):
     fail_logins(services, "bob@example.com", 5)
     services.store.close()
     clock.advance(minutes=LOCK_MINUTES - 1)
-    reopened = open_services(db_path, clock)
+    reopened = open_services(store_location, clock)
     try:
         assert reopened.accounts.authenticate("bob@example.com", "bob-Secret-5e") is False
         assert reopened.accounts.get_user(
@@ -330,6 +343,31 @@ def test_sessions_end_on_logout_password_change_and_deactivation(services, peopl
     for bad in ("", None, "x" * 43):
         with pytest.raises(PermissionDenied):
             accounts.actor_for_session(bad)
+
+
+def test_a_session_holds_on_every_process_and_ends_everywhere(
+    services, people, store_location, clock
+):
+    """Two app processes on one store: a login made on one is valid on the other, and a logout,
+    a deactivation or an erasure on either ends it on both at once."""
+    other = open_services(store_location, clock)
+    here, there = services.accounts, other.accounts
+    logins = {
+        "logout": ("sam", people.PASSWORDS["sam"]),
+        "deactivation": ("tess", people.PASSWORDS["tess"]),
+        "erasure": ("alice@example.com", people.PASSWORDS["alice@example.com"]),
+    }
+    tokens = {why: here.login(*login) for why, login in logins.items()}
+    for token in tokens.values():
+        assert there.actor_for_session(token).username == here.actor_for_session(token).username
+    there.logout(tokens["logout"])
+    there.deactivate_user(people.admin, "tess")
+    there.erase_person(people.admin, customer_id=people.a.customer_id)
+    for token in tokens.values():
+        for accounts in (here, there):
+            with pytest.raises(PermissionDenied):
+                accounts.actor_for_session(token)
+    other.store.close()
 
 
 @pytest.mark.any_day
@@ -481,13 +519,12 @@ def test_customer_reads_and_updates_only_their_own_profile(services, people, ref
 
 
 def all_text(store) -> str:
-    """Every text value of every table in the store, shadow tables included."""
-    tables = [row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    """Every text value of every table in the store (on SQLite, FTS shadow tables included)."""
     values = []
-    for table in tables:
-        for row in store.query(f'SELECT * FROM "{table}"'):
-            values += [value for value in tuple(row) if isinstance(value, str)]
-            values += [value.decode("latin-1") for value in tuple(row) if isinstance(value, bytes)]
+    for rows in store_snapshot(store).values():
+        for row in rows:
+            values += [value for value in row if isinstance(value, str)]
+            values += [value.decode("latin-1") for value in row if isinstance(value, bytes)]
     return "\n".join(values)
 
 

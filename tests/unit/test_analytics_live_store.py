@@ -32,7 +32,7 @@ writer = threading.Thread(target=sell)
 writer.start()
 try:
     for _ in range(int(sys.argv[2])):
-        engine = Analytics(services.store)
+        engine = Analytics(services.store, keep=False)  # never a kept copy
         engine.summary(SYSTEM)  # a new engine's first report is a full load
         engine.close()
 finally:

@@ -9,10 +9,12 @@ import pytest
 
 from crpm import demo
 from crpm.__main__ import main
-from crpm.backup import backup, inspect, restore
+from crpm.db import Store
 from crpm.errors import PermissionDenied, ValidationError
+from crpm.permissions import SYSTEM
 from crpm.services import open_services
-from tests.support import STAFF, assert_invariants, store_snapshot
+from crpm.services.backup import BackupService, inspect
+from tests.support import STAFF, assert_invariants, cli_demo_data, store_snapshot
 
 
 def test_backup_while_purchases_are_recorded_holds_every_earlier_purchase(
@@ -33,14 +35,14 @@ def test_backup_while_purchases_are_recorded_holds_every_earlier_purchase(
         while len(committed) < 30:
             stop.wait(0.01)
         before = list(committed)  # each of these returned, so it was committed
-        result = backup(services.store, tmp_path / "live.db", actor)
+        result = services.backups.backup(actor, tmp_path / "live.db")
         while len(committed) < len(before) + 30:  # the seller kept going during the backup
             stop.wait(0.01)
     finally:
         stop.set()
         seller.join()
     target = tmp_path / "restored.db"
-    restore(tmp_path / "live.db", target, actor)
+    BackupService(Store(target)).restore(actor, tmp_path / "live.db")
     restored = open_services(target)
     try:
         assert_invariants(restored.store)
@@ -53,14 +55,14 @@ def test_backup_while_purchases_are_recorded_holds_every_earlier_purchase(
 
 def test_restore_replaces_the_store_and_removes_its_stale_wal(services, shop, actor, tmp_path):
     demo.generate(services.store, 10, 5, 50)
-    backup(services.store, tmp_path / "b.db", actor)
+    services.backups.backup(actor, tmp_path / "b.db")
     wanted = store_snapshot(services.store)
     target = tmp_path / "other.db"
     other = open_services(target)
     other.customers.add(shop.actor, "Someone", email="someone@example.com")
     other.store.close()
     (tmp_path / "other.db-wal").write_bytes(b"stale")
-    restore(tmp_path / "b.db", target, actor)
+    BackupService(Store(target)).restore(actor, tmp_path / "b.db")
     assert (
         not (tmp_path / "other.db-wal").exists()
         or (tmp_path / "other.db-wal").read_bytes() != b"stale"
@@ -88,7 +90,7 @@ def test_restore_refuses_a_bad_file_and_leaves_the_store(services, actor, tmp_pa
     elif damage == "foreign":
         sqlite3.connect(source).execute("CREATE TABLE notes (body TEXT)").connection.close()
     else:
-        backup(services.store, source, actor)
+        services.backups.backup(actor, source)
         if damage == "corrupt":
             corrupt(source)
         else:
@@ -98,44 +100,39 @@ def test_restore_refuses_a_bad_file_and_leaves_the_store(services, actor, tmp_pa
             conn.close()
     before = store_snapshot(services.store)
     with pytest.raises(ValidationError, match="file"):
-        restore(source, services.store.path, actor)
+        services.backups.restore(actor, source)
     assert store_snapshot(services.store) == before
 
 
 def test_inspect_reports_version_and_counts(services, actor, tmp_path):
     demo.generate(services.store, 10, 5, 50)
-    backup(services.store, tmp_path / "b.db", actor)
+    services.backups.backup(actor, tmp_path / "b.db")
     info = inspect(tmp_path / "b.db")
     assert info["customers"] == 10 and info["products"] == 5 and info["schema_version"] >= 1
 
 
 def test_only_admins_back_up_or_restore(services, tmp_path):
     with pytest.raises(PermissionDenied):
-        backup(services.store, tmp_path / "b.db", STAFF)
+        services.backups.backup(STAFF, tmp_path / "b.db")
     with pytest.raises(PermissionDenied):
-        restore(tmp_path / "b.db", services.store.path, STAFF)
+        services.backups.restore(STAFF, tmp_path / "b.db")
     assert not (tmp_path / "b.db").exists()
 
 
 def test_cli_backup_and_restore(db_path, tmp_path, capsys):
-    assert (
-        main(
-            [
-                "--db",
-                str(db_path),
-                "demo-data",
-                "--customers",
-                "4",
-                "--products",
-                "2",
-                "--purchases",
-                "10",
-            ]
-        )
-        == 0
-    )
+    assert cli_demo_data(db_path, customers=4, products=2, purchases=10) == 0
     assert main(["--db", str(db_path), "backup", str(tmp_path / "b.db")]) == 0
     assert "4 customers" in capsys.readouterr().out
     assert main(["--db", str(tmp_path / "new.db"), "restore", str(tmp_path / "b.db")]) == 0
     assert main(["--db", str(tmp_path / "new.db"), "restore", str(tmp_path / "nope.db")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_postgresql_store_is_backed_up_with_its_own_tools(pg_url, tmp_path, capsys):
+    services = open_services(pg_url)
+    with pytest.raises(ValidationError, match="pg_dump --format=custom"):
+        services.backups.backup(SYSTEM, tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+    services.store.close()
+    assert main(["--db", pg_url, "backup", str(tmp_path / "copy.db")]) == 2
+    assert "pg_restore --clean" in capsys.readouterr().err

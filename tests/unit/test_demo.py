@@ -9,9 +9,14 @@ import pytest
 from crpm import demo
 from crpm.errors import Conflict, ValidationError
 from crpm.services import open_services
-from tests.support import store_snapshot
+from tests.support import SQLITE_ONLY, STAFF, store_snapshot
 
 END = datetime(2026, 6, 1)
+
+
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
 
 
 def test_generate_fills_an_empty_store_with_consistent_history(services):
@@ -98,6 +103,14 @@ def test_refuses_bad_sizes(services):
         demo.generate(services.store, 0, 5, 10)
 
 
+def test_records_added_after_demo_data_take_the_next_ids(services, shop):
+    demo.generate(services.store, 40, 10, 2000, seed=1, end=END)
+    assert shop.customer().id == 41 and shop.product().id == 11
+    ticket = services.desk.raise_ticket(STAFF, "After the demo", customer_id=1)
+    assert ticket.id == 11
+
+
+@SQLITE_ONLY  # the FTS tables and the indexes the bulk load drops and builds again
 def test_search_indexes_are_complete_after_the_bulk_load(services, actor):
     demo.generate(services.store, 300, 40, 600, seed=3, end=END)
     for fts in ("customers_fts", "products_fts"):
@@ -142,3 +155,14 @@ def test_without_an_end_the_history_ends_at_the_store_clocks_day(tmp_path, clock
     assert last < clock.midnight().strftime("%Y-%m-%d %H:%M:%S")
     clock.set(f"{clock.utc_day()} 23:59:59")  # later the same day: the same data
     assert build("later.db")[0] == implicit
+
+
+def test_the_apps_demo_flag_fills_an_empty_store_once(services, capsys):
+    import app
+
+    app.fill_demo_data(services)
+    filled = store_snapshot(services.store)
+    assert capsys.readouterr().out.startswith("CRPM: demo data added")
+    app.fill_demo_data(services)
+    assert "already has data" in capsys.readouterr().out
+    assert store_snapshot(services.store) == filled

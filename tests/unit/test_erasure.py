@@ -10,6 +10,8 @@ import pytest
 from crpm.analytics import Analytics
 from crpm.errors import Conflict, PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM
+from crpm.services.erasure import TOUCHED_TABLES
+from tests.support import POSTGRESQL_ONLY, SQLITE_ONLY, TABLES_SQL
 
 FAR = "2099-12-31"
 ALICE = ("Alice Able", "alice@example.com", "+1 555 0100", "Able Widgets Ltd", "12 Quince Lane")
@@ -40,9 +42,14 @@ def figures(store) -> dict:
     return row
 
 
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
+
+
 def all_text(store) -> str:
     """Every text (and blob, as text) value of every table, search-index shadow tables too."""
-    tables = [row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = [row[0] for row in store.query(TABLES_SQL[store.dialect])]
     values = []
     for table in tables:
         for row in store.query(f'SELECT * FROM "{table}"'):
@@ -82,6 +89,7 @@ def history(services, people, shop):
     return {"token": token, "accepted": accepted, "bob_ticket": bob_ticket, "widget": widget}
 
 
+@SQLITE_ONLY  # the analytics mirror reads SQLite only
 def test_erasure_keeps_every_revenue_figure_to_the_cent(services, people, history):
     analytics = Analytics(services.store)
     try:
@@ -202,6 +210,17 @@ def test_no_identifying_value_is_left_anywhere(services, people, history):
     )
     assert [row[0] for row in own_rows] == ["create", "update", "erase"]
     assert "bob baker" in text and "bob@example.com" in text  # others untouched
+
+
+@POSTGRESQL_ONLY
+def test_on_postgresql_every_table_an_erasure_touched_is_vacuumed(services, people, history):
+    """The rows' old versions (dead tuples, with the person's values in them) are freed."""
+    services.accounts.erase_person(people.admin, customer_id=people.a.customer_id)
+    vacuumed = services.store.query(
+        "SELECT relname FROM pg_stat_user_tables"
+        " WHERE schemaname = current_schema() AND vacuum_count > 0"
+    )
+    assert set(TOUCHED_TABLES) <= {row[0] for row in vacuumed}
 
 
 def test_only_an_admin_erases_and_not_themself(services, people, history, refused):

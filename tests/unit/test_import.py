@@ -7,19 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from crpm import importer
 from crpm.__main__ import main
 from crpm.errors import PermissionDenied, ValidationError
 from crpm.models import clean_email
 from crpm.permissions import Actor
-from tests.support import store_snapshot
+from tests.support import SQLITE_ONLY, store_snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "csv"
 QUIRKS = ["bom", "semicolon", "tab", "crlf", "reordered", "unknown_column", "quoted"]
 
 
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
+
+
 def run(services, actor, kind, name, **options):
-    return importer.run(services.store, actor, kind, FIXTURES / name, **options)
+    return services.imports.run(actor, kind, FIXTURES / name, **options)
 
 
 def customers(services):
@@ -107,7 +111,7 @@ def test_bad_purchase_rows(services, actor):
 def test_problem_list_stops_at_the_limit_but_counts_everything(services, actor, tmp_path):
     path = tmp_path / "many.csv"
     path.write_text("name,email\n" + "".join(f"Name {n},bad-{n}\n" for n in range(150)))
-    report = importer.run(services.store, actor, "customers", path, max_problems=100)
+    report = services.imports.run(actor, "customers", path, max_problems=100)
     assert report.problem_count == 150 and len(report.problems) == 100
     assert report.problems[0].line == 2 and report.problems[-1].line == 101
     assert "and 50 more" in report.text()
@@ -122,9 +126,7 @@ def test_dry_run_checks_everything_and_writes_nothing(services, actor):
 
 
 def test_preview_gives_first_rows_and_problems(services, actor):
-    report = importer.preview(
-        services.store, actor, "customers", FIXTURES / "customers_bad.csv", rows=2
-    )
+    report = services.imports.preview(actor, "customers", FIXTURES / "customers_bad.csv", rows=2)
     assert [row["line"] for row in report.preview] == [2, 3]
     assert report.preview[1]["address"] == "1 Long Road\nSecond line\nThird line"
     assert report.problem_count == 4
@@ -134,13 +136,13 @@ def test_file_level_errors(services, actor, tmp_path):
     missing = tmp_path / "products.csv"
     missing.write_text("sku,name\nA,B\n")
     with pytest.raises(ValidationError, match="required column.*price"):
-        importer.run(services.store, actor, "products", missing)
+        services.imports.run(actor, "products", missing)
     with pytest.raises(ValidationError, match="no such file"):
-        importer.run(services.store, actor, "products", tmp_path / "nope.csv")
+        services.imports.run(actor, "products", tmp_path / "nope.csv")
     latin = tmp_path / "latin.csv"
     latin.write_bytes("name,email\nJos\xe9,j@example.com\n".encode("latin-1"))
     with pytest.raises(ValidationError, match="UTF-8"):
-        importer.run(services.store, actor, "customers", latin)
+        services.imports.run(actor, "customers", latin)
 
 
 def test_customers_may_not_import(services):
@@ -157,12 +159,12 @@ def test_reimport_creates_no_duplicates_and_update_replaces_values(services, act
     changed = tmp_path / "changed.csv"
     changed.write_text("email,city\nADA@example.com,Paris\nnew@example.com,Rome\n")
     with pytest.raises(ValidationError, match="name"):
-        importer.run(services.store, actor, "customers", changed, update=True)
+        services.imports.run(actor, "customers", changed, update=True)
     changed.write_text(
         "email,name,city\nADA@example.com,Ada Lovelace,Paris\n"
         "bruno@example.org,Bruno Costa,Lisbon\nnew@example.com,New One,Rome\n"
     )
-    report = importer.run(services.store, actor, "customers", changed, update=True)
+    report = services.imports.run(actor, "customers", changed, update=True)
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
     rows = {row["email"]: row for row in customers(services)}
     assert rows["ada@example.com"]["city"] == "Paris"
@@ -182,9 +184,9 @@ def test_product_stock_is_a_movement_and_update_moves_the_difference(services, a
     ]
     path = tmp_path / "p.csv"
     path.write_text("sku,name,price,stock\nkit-1,Kettle,26.00,4\nKIT-2,Mug,4.99,100\n")
-    kept = importer.run(services.store, actor, "products", path)
+    kept = services.imports.run(actor, "products", path)
     assert kept.existing == 2 and _stock(services, "KIT-1") == 10
-    report = importer.run(services.store, actor, "products", path, update=True)
+    report = services.imports.run(actor, "products", path, update=True)
     assert (report.updated, report.unchanged, report.stock_movements) == (1, 1, 1)
     assert _stock(services, "KIT-1") == 4
     price = services.store.query_one("SELECT price_cents FROM products WHERE sku = 'KIT-1'")[0]
@@ -229,6 +231,16 @@ def test_purchases_import_history_without_touching_stock(services, actor):
     again = run(services, actor, "purchases", "purchases.csv")
     assert (again.created, again.existing, again.existing_keys) == (0, 3, ["A-1", "A-2", "A-3"])
     assert services.store.query_one("SELECT count(*) FROM purchase_lines")[0] == 5
+    # the imported purchases took ids of their own: a sale recorded after them takes the next
+    sale = services.purchases.record(actor, a2["customer_id"], [(lines_product(services), 1)])
+    last = services.store.query_one(
+        "SELECT max(id) FROM purchase_lines WHERE purchase_id < ?", (sale.id,)
+    )[0]
+    assert sale.id > a3["id"] and sale.lines[0].id > last
+
+
+def lines_product(services) -> int:
+    return services.store.query_one("SELECT id FROM products WHERE stock > 0 ORDER BY id")[0]
 
 
 def test_each_import_is_one_audit_entry_with_its_counts(services, actor):
@@ -270,10 +282,10 @@ def test_emails_are_stored_as_clean_email_gives_them(services, actor, tmp_path):
     bad = ["a..b@example.com", ".a@example.com", "a@-bad.com", "a@x.test", "plain"]
     path = tmp_path / "emails.csv"
     path.write_text("name,email\n" + "".join(f"N,{email}\n" for email in good + bad))
-    report = importer.run(services.store, actor, "customers", path)
+    report = services.imports.run(actor, "customers", path)
     assert [problem.line for problem in report.problems] == [5, 6, 7, 8, 9]
     path.write_text("name,email\n" + "".join(f"N,{email}\n" for email in good))
-    importer.run(services.store, actor, "customers", path)
+    services.imports.run(actor, "customers", path)
     stored = [row["email"] for row in customers(services)]
     assert stored == [clean_email(email) for email in good]
 
@@ -289,7 +301,7 @@ def test_purchase_values_in_unusual_forms(services, actor, tmp_path):
         "X-3,ada@example.com,KIT-1,1,1.00,2025-02-30 10:00:00\n"
         "X-4,ada@example.com,KIT-1,1,1.00,2099-01-01\n"
     )
-    report = importer.run(services.store, actor, "purchases", path)
+    report = services.imports.run(actor, "purchases", path)
     assert problems(report) == [
         (2, "quantity"),
         (3, "unit_price"),
@@ -298,7 +310,7 @@ def test_purchase_values_in_unusual_forms(services, actor, tmp_path):
     ]
     assert "future" in report.problems[3].reason
     path.write_text(header + "Y-1,ada@example.com,KIT-1,2,3.5,2025-03-01 10:00+01:00\n")
-    assert importer.run(services.store, actor, "purchases", path).ok
+    assert services.imports.run(actor, "purchases", path).ok
     row = services.store.query_one(
         "SELECT purchased_at, unit_price_cents FROM purchases JOIN purchase_lines"
         " ON purchase_id = purchases.id WHERE order_ref = 'Y-1'"
@@ -306,13 +318,14 @@ def test_purchase_values_in_unusual_forms(services, actor, tmp_path):
     assert tuple(row) == ("2025-03-01 09:00:00", 350)
 
 
+@SQLITE_ONLY  # the FTS tables and the indexes the bulk load drops and builds again
 def test_a_large_first_import_builds_indexes_once_and_search_works(services, actor, tmp_path):
     path = tmp_path / "many.csv"
     path.write_text(
         "name,email,phone\n"
         + "".join(f"Person {n},person{n}@example.com,+44 20 7946 {n:04d}\n" for n in range(6000))
     )
-    report = importer.run(services.store, actor, "customers", path)
+    report = services.imports.run(actor, "customers", path)
     assert report.created == 6000
     services.store.conn.execute(
         "INSERT INTO customers_fts (customers_fts) VALUES ('integrity-check')"

@@ -8,14 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crpm import importer
 from tests.support import TODAY
 
 # A child that opens the store and starts an import that stops at its first progress report,
 # says so on stdout, and waits there until it is killed.
 CHILD = f"""
 import sys, threading
-from crpm import importer
 from crpm.clock import FixedClock
 from crpm.permissions import SYSTEM
 from crpm.services import open_services
@@ -26,7 +24,7 @@ def progress(done, total, stage):
     print("importing", flush=True)
     threading.Event().wait()
 
-importer.run(services.store, SYSTEM, "customers", sys.argv[2], progress=progress)
+services.imports.run(SYSTEM, "customers", sys.argv[2], progress=progress)
 """
 
 
@@ -64,10 +62,10 @@ def test_a_killed_imports_scratch_file_goes_and_a_live_ones_stays(services, acto
     try:
         held = scratch_files(folder) - left
         assert scratch_files(folder) == held and len(held) == 1
-        report = importer.run(services.store, actor, "customers", path, dry_run=True)
+        report = services.imports.run(actor, "customers", path, dry_run=True)
         assert report.ok and report.created == 1
         assert scratch_files(folder) == held  # a running import's file is never taken
     finally:
         kill(live)
-    importer.run(services.store, actor, "customers", path, dry_run=True)
+    services.imports.run(actor, "customers", path, dry_run=True)
     assert scratch_files(folder) == set()

@@ -8,11 +8,12 @@ from datetime import date
 
 import pytest
 
-from crpm import importer
 from crpm.__main__ import main
+from crpm.analytics.periods import day_after, day_start
 from crpm.errors import NotFound, ValidationError
 from crpm.models import parse_time
-from crpm.ui.common import day_after, day_start, optional_id
+from crpm.services import importer
+from crpm.ui.common import optional_id
 
 # --- ids are ASCII digits only ---------------------------------------------------------------
 
@@ -38,7 +39,7 @@ def test_a_user_key_of_unicode_digits_is_a_name_not_an_id(services, people):
 
 def import_refusal(services, actor, path) -> str:
     with pytest.raises(ValidationError) as info:
-        importer.run(services.store, actor, "customers", path)
+        services.imports.run(actor, "customers", path)
     return str(info.value)
 
 
@@ -120,7 +121,7 @@ def test_an_imported_year_0099_is_out_of_range_not_in_the_future(services, actor
         f"A1,{ann.email},{widget.sku},1,1.00,0099-01-01 00:00:00\n"
         f"A2,{ann.email},{widget.sku},1,1.00,0099-01-01\n"
     )
-    report = importer.run(services.store, actor, "purchases", path)
+    report = services.imports.run(actor, "purchases", path)
     assert [str(p) for p in report.problems] == [
         f"line {line}, purchased_at: {text!r} is outside the years 1900 to 9999"
         for line, text in ((2, "0099-01-01 00:00:00"), (3, "0099-01-01"))

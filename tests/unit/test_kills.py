@@ -9,11 +9,10 @@ import os
 import pytest
 
 from tests.crashes import (
-    Tally,
     imported,
-    kill_at,
     kill_clerks,
     kill_imports,
+    kill_with_scratch_file,
     products_csv,
     run_import,
     scratch_files,
@@ -48,10 +47,9 @@ def test_a_killed_import_leaves_no_scratch_file(tmp_path):
     and the next import (or opening the store) must clear it."""
     db = tmp_path / "crpm.db"
     seed_store(db, products=2)
-    for number, seconds in enumerate((0.6, 1.0, 1.5)):  # until a kill catches the scratch file
+    for number in range(3):  # until a kill catches the import with its scratch file
         process = run_import(db, products_csv(tmp_path / "big.csv", f"BIG{number}", ROWS))
-        kill_at(process, seconds, Tally())
-        if scratch_files(db):
+        if kill_with_scratch_file(process, db):
             break
     assert scratch_files(db), "no kill caught an import while it had its scratch file"
     assert run_import(db, products_csv(tmp_path / "small.csv", "SMALL", 10)).wait(120) == 0

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from crpm.errors import (
-    Conflict,
-    InactiveRecord,
-    NotFound,
-    OutOfStock,
-    PermissionDenied,
-    ValidationError,
-)
+from crpm import errors
 from crpm.permissions import Actor
 
 CUSTOMER_ROLE = Actor(username="ann@example.com", role="customer", customer_id=1)
+
+
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
 
 
 def ledger(services, actor, product) -> list[tuple[str, int, int, str]]:
@@ -48,7 +46,7 @@ def test_add_without_stock_writes_no_movement(services, actor, shop):
 @pytest.mark.parametrize("sku", ["tea-1", "TEA-1", " Tea-1 "])
 def test_a_duplicate_sku_in_any_case_is_a_conflict(services, actor, shop, refused, sku):
     shop.product(sku="Tea-1")
-    with refused(Conflict) as info:
+    with refused(errors.Conflict) as info:
         services.products.add(actor, sku, "Other tea", "1.00", stock_quantity=5)
     assert info.value.field == "sku"
 
@@ -56,7 +54,7 @@ def test_a_duplicate_sku_in_any_case_is_a_conflict(services, actor, shop, refuse
 def test_renaming_to_a_taken_sku_is_a_conflict(services, actor, shop, refused):
     shop.product(sku="A-1")
     second = shop.product(sku="B-1")
-    with refused(Conflict, match="sku"):
+    with refused(errors.Conflict, match="sku"):
         services.products.update(actor, second.id, sku="a-1")
 
 
@@ -79,7 +77,7 @@ def test_an_unknown_product_is_not_found(services, actor, shop, refused, operati
         "deactivate": lambda: services.products.deactivate(actor, 404),
         "movements": lambda: services.products.movements(actor, 404),
     }
-    with refused(NotFound, match="product #404"):
+    with refused(errors.NotFound, match="product #404"):
         calls[operation]()
 
 
@@ -102,7 +100,7 @@ def test_restock_and_adjustments_write_the_ledger(services, actor, shop):
 
 def test_an_adjustment_below_zero_is_out_of_stock(services, actor, shop, refused):
     product = shop.product(stock=2, sku="LAST-1")
-    with refused(OutOfStock, match="only 2 of LAST-1") as info:
+    with refused(errors.OutOfStock, match="only 2 of LAST-1") as info:
         services.products.adjust_stock(actor, product.id, -3, "count")
     assert (info.value.available, info.value.requested) == (2, 3)
 
@@ -113,7 +111,7 @@ def test_an_adjustment_below_zero_is_out_of_stock(services, actor, shop, refused
 )
 def test_a_bad_adjustment_is_refused(services, actor, shop, refused, delta, reason, field):
     product = shop.product(stock=5)
-    with refused(ValidationError) as info:
+    with refused(errors.ValidationError) as info:
         services.products.adjust_stock(actor, product.id, delta, reason)
     assert info.value.field == field
 
@@ -121,16 +119,16 @@ def test_a_bad_adjustment_is_refused(services, actor, shop, refused, delta, reas
 @pytest.mark.parametrize("quantity", [0, -4, "lots", 1.5])
 def test_a_restock_needs_a_positive_quantity(services, actor, shop, refused, quantity):
     product = shop.product(stock=5)
-    with refused(ValidationError, match="quantity"):
+    with refused(errors.ValidationError, match="quantity"):
         services.products.restock(actor, product.id, quantity)
 
 
 def test_an_inactive_product_cannot_be_restocked_or_adjusted(services, actor, shop, refused):
     product = shop.product(stock=5)
     services.products.deactivate(actor, product.id)
-    with refused(InactiveRecord):
+    with refused(errors.InactiveRecord):
         services.products.restock(actor, product.id, 3)
-    with refused(InactiveRecord):
+    with refused(errors.InactiveRecord):
         services.products.adjust_stock(actor, product.id, -1, "count")
 
 
@@ -283,5 +281,5 @@ PRODUCT_CALLS = {
 @pytest.mark.parametrize("call", PRODUCT_CALLS.values(), ids=PRODUCT_CALLS.keys())
 def test_a_customer_role_may_not_manage_products(services, shop, refused, call):
     product = shop.product(stock=5)
-    with refused(PermissionDenied):
+    with refused(errors.PermissionDenied):
         call(services, CUSTOMER_ROLE, product.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import shutil
 import threading
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from crpm.pricing import Discount, LineInput, price_lines, totals
 from crpm.services import Services
 from crpm.services.documents import DocumentService
 from crpm.services.taxes import TaxService
-from tests.support import STAFF
+from tests.support import STAFF, copy_migrations_before
 
 
 @pytest.fixture
@@ -238,9 +237,7 @@ def test_concurrent_sales_never_duplicate_or_skip_an_invoice_number(
 def test_a_store_from_before_sales_documents_keeps_every_figure(db_path, monkeypatch, clock):
     old_dir = db_path.parent / "migrations_before_sales"
     old_dir.mkdir()
-    for version, _, path in db.migrations():
-        if version < 7:
-            shutil.copy(path, old_dir)
+    copy_migrations_before(7, old_dir, "sqlite")
     monkeypatch.setattr(db, "MIGRATIONS_DIR", old_dir)
     old = Store.open(db_path, clock)
     now = clock.stamp()

@@ -17,6 +17,20 @@ from crpm.errors import (
 from crpm.permissions import SYSTEM
 
 FAR = "2099-12-31"
+# A trigger that refuses to accept a quote, on each engine.
+FROZEN_QUOTES = {
+    "sqlite": "CREATE TRIGGER frozen_quotes BEFORE UPDATE OF status ON quotes"
+    " WHEN NEW.status = 'accepted' BEGIN SELECT RAISE(ABORT, 'quotes are frozen'); END",
+    "postgresql": "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " RAISE EXCEPTION 'quotes are frozen' USING ERRCODE = 'integrity_constraint_violation';"
+    " END $$; CREATE TRIGGER frozen_quotes BEFORE UPDATE OF status ON quotes FOR EACH ROW"
+    " WHEN (NEW.status = 'accepted') EXECUTE FUNCTION frozen()",
+}
+
+
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
 
 
 @pytest.fixture
@@ -66,7 +80,8 @@ def test_staff_raise_a_ticket_on_a_customers_behalf(desk, people, refused):
 
 
 def test_a_customer_cannot_raise_for_someone_else(desk, people, refused):
-    with refused(PermissionDenied):
+    # someone else reads as a customer that does not exist
+    with refused(NotFound, match=f"customer #{people.b.customer_id} not found"):
         ticket(desk, people.a, customer_id=people.b.customer_id)
 
 
@@ -382,6 +397,67 @@ def test_out_of_stock_refuses_the_acceptance_and_changes_nothing(desk, people, g
     assert desk.get_quote(people.a, quote.id).status == "priced"
 
 
+def priced_quote(desk, people, product, quantity=1, price="5.00"):
+    quote = desk.request_quote(people.a, [(product.id, quantity)])
+    return desk.price_quote(people.staff, quote.id, {product.id: price}, FAR)
+
+
+def test_an_acceptance_whose_purchase_fails_leaves_the_quote_priced_and_no_purchase(
+    services, desk, people, goods, refused
+):
+    widget, _ = goods
+    quote = priced_quote(desk, people, widget, quantity=2)
+    services.customers.deactivate(people.staff, people.a.customer_id)  # record() refuses now
+    with refused(InactiveRecord, match=f"customer #{people.a.customer_id}"):
+        desk.accept_quote(people.a, quote.id)
+    assert desk.get_quote(people.a, quote.id).status == "priced"
+    assert services.purchases.list(people.staff, customer_id=people.a.customer_id).total == 0
+
+
+def test_an_acceptance_failing_after_its_purchase_takes_the_purchase_back(
+    services, desk, people, goods, refused
+):
+    """One transaction: the purchase record() wrote goes when the quote's own update fails."""
+    widget, _ = goods
+    quote = priced_quote(desk, people, widget, quantity=2)
+    with services.store.write() as conn:
+        conn.execute(FROZEN_QUOTES[services.store.dialect])
+    with refused(ValidationError, match="quotes are frozen"):
+        desk.accept_quote(people.a, quote.id)
+    assert desk.get_quote(people.a, quote.id).status == "priced"
+    assert services.store.query_one("SELECT count(*) FROM purchases")[0] == 0
+    assert services.products.get(SYSTEM, widget.id).stock == 5
+
+
+def test_a_customer_records_a_purchase_only_by_accepting_their_own_open_quote(
+    services, desk, people, goods, refused
+):
+    widget, gadget = goods
+    record = services.purchases.record
+    mine = priced_quote(desk, people, widget)
+    unpriced = desk.request_quote(people.a, [(gadget.id, 1)])
+    theirs = desk.request_quote(people.b, [(widget.id, 1)])
+    desk.price_quote(people.staff, theirs.id, {widget.id: "0.01"}, FAR)
+    a, b = people.a.customer_id, people.b.customer_id
+    with refused(PermissionDenied):  # no quote: a sale is staff's to record
+        record(people.a, a, [(widget.id, 1)], source="quote")
+    with refused(NotFound, match=f"customer #{b} not found"):
+        record(people.a, b, quote_id=theirs.id)
+    with refused(NotFound, match=f"quote #{theirs.id} not found"):
+        record(people.a, a, quote_id=theirs.id)  # not this customer's quote
+    with refused(ValidationError, match="lines: comes from the quote"):
+        record(people.a, a, [{"product_id": widget.id, "quantity": 9}], quote_id=mine.id)
+    with refused(ValidationError, match="discount: comes from the quote"):
+        record(people.a, a, quote_id=mine.id, discount="100%")
+    with refused(Conflict, match="not been priced"):
+        record(people.a, a, quote_id=unpriced.id)
+    assert desk.accept_quote(people.a, mine.id).status == "accepted"
+    with refused(Conflict, match="already accepted"):  # the quote buys once
+        record(people.a, a, quote_id=mine.id)
+    with refused(Conflict, match="already accepted"):
+        record(people.staff, a, quote_id=mine.id)
+
+
 def test_an_inactive_customer_may_raise_tickets_but_not_ask_for_quotes(
     services, desk, people, goods, refused
 ):
@@ -443,7 +519,7 @@ def test_quotes_belong_to_their_customer(desk, people, goods, refused):
         desk.accept_quote(people.b, quote.id)
     with refused(NotFound):
         desk.reject_quote(people.b, quote.id)
-    with refused(PermissionDenied):
+    with refused(NotFound, match=f"customer #{people.a.customer_id} not found"):
         desk.request_quote(people.b, [(widget.id, 1)], customer_id=people.a.customer_id)
     assert desk.my_quotes(people.b).total == 0
     with pytest.raises(PermissionDenied):

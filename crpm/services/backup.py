@@ -14,39 +14,79 @@ from pathlib import Path
 
 from crpm.db import Store, latest_version
 from crpm.errors import ValidationError
-from crpm.permissions import Actor, require
+from crpm.permissions import Actor, ensure
 
+# backup and restore copy a SQLite file; PostgreSQL has its own tools for a consistent copy.
+POSTGRES_INSTEAD = (
+    "backup and restore copy a SQLite store; for PostgreSQL use its own tools:"
+    " pg_dump --format=custom --file=FILE URL (a consistent copy while the app runs) and,"
+    " with the app stopped, pg_restore --clean --if-exists --dbname=URL FILE"
+)
 PAGES_PER_STEP = -1  # the whole file in one step: one snapshot, never restarted by writers
 REQUIRED_TABLES = ("schema_migrations", "customers", "products", "purchases", "stock_movements")
 
 
-def backup(source: Store, dest: str | Path, actor: Actor, progress=None) -> dict:
-    """Copy the store at `source` to `dest` (replaced atomically). Returns what was copied.
+class BackupService:
+    """Backups of the store and restores over it, for admins only: a backup holds every
+    customer's details (the CLI acts as SYSTEM)."""
 
-    Admins only: a backup holds every customer's details (the CLI acts as SYSTEM).
-    """
-    require(actor, "admin")
-    source_path = source.path
-    if not source_path.is_file():
-        raise ValidationError("store", f"no store at {source_path}")
-    dest = Path(dest)
-    if dest.resolve() == source_path.resolve():
-        raise ValidationError("file", "the backup must not overwrite the store itself")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_beside(dest)
-    try:
-        with (
-            _closing(sqlite3.connect(source_path, timeout=30)) as src,
-            sqlite3.connect(temp) as out,
-        ):
-            src.backup(out, pages=PAGES_PER_STEP, progress=_pages(progress))
-            out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-        out.close()
-        summary = inspect(temp)
-        os.replace(temp, dest)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-    return {**summary, "file": str(dest), "at": source.clock.stamp()}
+    def __init__(self, store: Store):
+        self.store = store
+
+    def backup(self, actor: Actor, dest: str | Path, progress=None) -> dict:
+        """Copy the store to `dest` (replaced atomically). Returns what was copied."""
+        ensure(actor, "admin")
+        if self.store.dialect != "sqlite":
+            raise ValidationError("store", POSTGRES_INSTEAD)
+        source_path = self.store.path
+        if not source_path.is_file():
+            raise ValidationError("store", f"no store at {source_path}")
+        dest = Path(dest)
+        if dest.resolve() == source_path.resolve():
+            raise ValidationError("file", "the backup must not overwrite the store itself")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        temp = _temp_beside(dest)
+        try:
+            with (
+                _closing(sqlite3.connect(source_path, timeout=30)) as src,
+                sqlite3.connect(temp) as out,
+            ):
+                src.backup(out, pages=PAGES_PER_STEP, progress=_pages(progress))
+                out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            out.close()
+            summary = inspect(temp)
+            os.replace(temp, dest)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+        return {**summary, "file": str(dest), "at": self.store.clock.stamp()}
+
+    def restore(self, actor: Actor, source: str | Path) -> dict:
+        """Replace the store's file with the backup `source`, after checking it.
+
+        The checked copy is written beside the store and moved over it with os.replace; the
+        old store's -wal and -shm files are removed so SQLite cannot replay them onto the new
+        file, and the store's connections are closed so none reads the old one. Stop the app
+        (or anything else holding the store open) before restoring.
+        """
+        ensure(actor, "admin")
+        summary = inspect(source)
+        store_path = self.store.path
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        temp = _temp_beside(store_path)
+        try:
+            with _readonly(Path(source)) as src, sqlite3.connect(temp) as out:
+                src.backup(out)
+                out.execute("PRAGMA journal_mode=WAL")
+            out.close()
+            self.store.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+            os.replace(temp, store_path)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+        self.store.migrate()  # any migration the backup predates
+        self.store.close()
+        return {**summary, "file": str(store_path)}
 
 
 def inspect(path: str | Path) -> dict:
@@ -63,32 +103,6 @@ def inspect(path: str | Path) -> dict:
             return _checked_summary(conn)
     except sqlite3.DatabaseError as exc:
         raise ValidationError("file", f"is not a usable SQLite database ({exc})") from None
-
-
-def restore(source: str | Path, store_path: str | Path, actor: Actor) -> dict:
-    """Replace the store at `store_path` with the backup `source`, after checking it.
-
-    The checked copy is written beside the store and moved over it with os.replace; the old
-    store's -wal and -shm files are removed so SQLite cannot replay them onto the new file.
-    Stop the app (or anything holding the store open) before restoring.
-    """
-    require(actor, "admin")
-    summary = inspect(source)
-    store_path = Path(store_path)
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_beside(store_path)
-    try:
-        with _readonly(Path(source)) as src, sqlite3.connect(temp) as out:
-            src.backup(out)
-            out.execute("PRAGMA journal_mode=WAL")
-        out.close()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{store_path}{suffix}").unlink(missing_ok=True)
-        os.replace(temp, store_path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-    Store.open(store_path).close()  # apply any migration the backup predates
-    return {**summary, "file": str(store_path)}
 
 
 def _checked_summary(conn: sqlite3.Connection) -> dict:

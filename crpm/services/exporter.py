@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crpm.csvcells import protect
-from crpm.db import Store
+from crpm.db import BaseStore
 from crpm.errors import ValidationError
 from crpm.models import cents_to_decimal_text
-from crpm.permissions import Actor, require
+from crpm.permissions import Actor, ensure
 
 FETCH_ROWS = 10_000
 
@@ -42,9 +42,9 @@ EXPORTS = {
     "purchases": """
 SELECT coalesce(pu.order_ref, 'P' || pu.id) AS order_ref, c.email AS customer_email, p.sku,
        l.quantity, l.unit_price_cents AS unit_price, pu.purchased_at, pu.cancelled_at,
-       coalesce(r.quantity, '') AS returned_quantity, r.returned_at,
+       coalesce(CAST(r.quantity AS TEXT), '') AS returned_quantity, r.returned_at,
        l.discount_cents AS discount, l.tax_rate,
-       CASE WHEN pu.prices_include_tax THEN 'yes' ELSE 'no' END AS prices_include_tax,
+       CASE WHEN pu.prices_include_tax = 1 THEN 'yes' ELSE 'no' END AS prices_include_tax,
        c.name AS customer_name, p.name AS product_name, p.category,
        l.net_cents AS net, l.tax_cents AS tax, l.net_cents + l.tax_cents AS line_total
 FROM purchase_lines l
@@ -83,57 +83,66 @@ MONEY_COLUMNS = {"price", "unit_price", "discount", "net", "tax", "line_total"}
 KINDS = tuple(EXPORTS)
 
 
-def export(store: Store, actor: Actor, kind: str, dest, progress: Callable | None = None) -> int:
-    """Write `kind` as CSV to `dest` (a path, written atomically, or a text stream).
+class ExportService:
+    """CSV files of the store's records for an actor who may read them.
 
-    Returns the number of data rows. `progress(done, total)` every FETCH_ROWS rows.
+    Each export reads one snapshot on a connection of its own, not the thread's: a download
+    is streamed chunk by chunk, and the web server may take each chunk on another thread.
     """
-    _check(actor, kind)
-    conn = store.connect()
-    try:
-        cursor, total = _snapshot(conn, kind)
-        header = [column[0] for column in cursor.description]
-        with _output(dest) as out:
-            return _write_rows(out, header, cursor, total, progress)
-    finally:
-        conn.close()
 
+    def __init__(self, store: BaseStore):
+        self.store = store
 
-def stream(store: Store, actor: Actor, kind: str) -> Iterator[str]:
-    """`kind` as CSV text: the header, then one chunk per FETCH_ROWS rows, from one snapshot.
+    def export(self, actor: Actor, kind: str, dest, progress: Callable | None = None) -> int:
+        """Write `kind` as CSV to `dest` (a path, written atomically, or a text stream).
 
-    The permission, the kind and the store are checked before the header is yielded, so a
-    caller that takes the first chunk before answering can still refuse with a clean error.
-    """
-    _check(actor, kind)
-    conn = store.connect()
-    try:
-        cursor, _total = _snapshot(conn, kind)
-        header = [column[0] for column in cursor.description]
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(header)
-        yield _taken(text)
-        for rows in _safe_batches(header, cursor):
-            writer.writerows(rows)
+        Returns the number of data rows. `progress(done, total)` every FETCH_ROWS rows.
+        """
+        _check(actor, kind)
+        conn = self.store.connect()
+        try:
+            cursor, total = _snapshot(self.store, conn, kind)
+            header = [column[0] for column in cursor.description]
+            with _output(dest) as out:
+                return _write_rows(out, header, cursor, total, progress)
+        finally:
+            conn.close()
+
+    def stream(self, actor: Actor, kind: str) -> Iterator[str]:
+        """`kind` as CSV text: the header, then one chunk per FETCH_ROWS rows, from one snapshot.
+
+        The permission, the kind and the store are checked before the header is yielded, so a
+        caller that takes the first chunk before answering can still refuse with a clean error.
+        """
+        _check(actor, kind)
+        conn = self.store.connect()
+        try:
+            cursor, _total = _snapshot(self.store, conn, kind)
+            header = [column[0] for column in cursor.description]
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(header)
             yield _taken(text)
-    finally:
-        conn.close()
+            for rows in _safe_batches(header, cursor):
+                writer.writerows(rows)
+                yield _taken(text)
+        finally:
+            conn.close()
 
 
 def _check(actor: Actor, kind: str) -> None:
-    require(actor, "read_records")
+    ensure(actor, "read_records")
     if kind not in EXPORTS:
         raise ValidationError("kind", f"must be one of {', '.join(KINDS)}")
 
 
-def _snapshot(conn, kind: str) -> tuple:
+def _snapshot(store: BaseStore, conn, kind: str) -> tuple:
     """The rows of `kind` and their count, read in one transaction: the two agree."""
-    conn.execute("BEGIN")
-    if kind == "tickets" and not _has_table(conn, "tickets"):
+    conn.execute(store.read_begin)
+    if kind == "tickets" and "tickets" not in store.table_names(conn):
         raise ValidationError("kind", "this store has no tickets yet")
     total = conn.execute(COUNTS[kind]).fetchone()[0]
-    return conn.execute(EXPORTS[kind]), total
+    return conn.stream(EXPORTS[kind]), total
 
 
 def _taken(text: io.StringIO) -> str:
@@ -180,11 +189,6 @@ def _with_money(row, money: list[int]) -> list:
     for index in money:
         values[index] = cents_to_decimal_text(values[index])
     return values
-
-
-def _has_table(conn, name: str) -> bool:
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return found.fetchone() is not None
 
 
 @contextmanager

@@ -1,0 +1,140 @@
+"""Pickers: a search box and the dropdown of what it finds, searched on the server. The sale
+uses them for its customer and products; lists filter by them (purchases, the service desk's
+queues), and the admin's forms by them (a login's customer, whom to erase, whose audit rows),
+so nobody types a record's number. An empty picker means "none" (a filter: all)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from crpm.errors import NotFound
+from crpm.models import is_digits
+from crpm.services.records import STATUSES
+from crpm.ui.common import UIContext, guarded, plain
+
+PICKER_LIMIT = 20
+PRIVATE = {"api_visibility": "private"}
+
+
+def typed_first(query: str, get, listed) -> list:
+    """The record whose ID was typed ("12" or "#12"), when `get` finds it, then the listed
+    ones, each once."""
+    found = []
+    wanted = query.lstrip("#")
+    if is_digits(wanted):
+        try:
+            found.append(get(int(wanted)))
+        except NotFound:
+            pass
+    return found + [record for record in listed if record.id not in {r.id for r in found}]
+
+
+class Pickers:
+    """The searches behind every picker; `find_customers` and `find_products` are published
+    once (the sale's pickers) and reused privately by the others."""
+
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+
+    def _pick(self, service, actor, query: str, status: str) -> list:
+        """Records of the status ("all": active or inactive) matching a typed query, plus the
+        record whose ID was typed."""
+        shown = STATUSES if status == "all" else (status,)
+
+        def typed(record_id):
+            record = service.get(actor, record_id)
+            if record.status not in shown:
+                raise NotFound(service.entity, record_id)
+            return record
+
+        page = service.list(actor, search=query, status=status, limit=PICKER_LIMIT)
+        return typed_first(query, typed, page.items)
+
+    @staticmethod
+    def search(query, choose) -> tuple[str, list]:
+        """The query as typed (trimmed) and `choose(query)`'s (label, value) choices; an empty
+        query finds nothing."""
+        query = (query or "").strip()
+        return query, choose(query) if query else []
+
+    @staticmethod
+    def dropdown(noun: str, query: str, choices: list) -> gr.Dropdown:
+        """The picker after a search: its choices, the first one picked; an empty search picks
+        nothing, and a search without a match says so."""
+        note = "" if choices or not query else f"No {noun} matches '{plain(query)}'"
+        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, info=note)
+
+    def _picker(self, noun: str, query, request, status: str = "active") -> gr.Dropdown:
+        service = getattr(self.ctx.services, f"{noun}s")
+        actor = self.ctx.actor(request)
+
+        def choose(text):
+            found = self._pick(service, actor, text, status)
+            return [(self._label(noun, record), record.id) for record in found]
+
+        named = f"active {noun}" if status == "active" else noun
+        return self.dropdown(named, *self.search(query, choose))
+
+    def _label(self, noun: str, record) -> str:
+        """How a choice reads: a customer by number, name and e-mail (and status when not
+        active); a product by SKU, name, price and stock."""
+        if noun == "customer":
+            state = "" if record.status == "active" else f" ({record.status})"
+            return f"#{record.id} {record.name} · {record.email}{state}"
+        price = self.ctx.money(record.price_cents)
+        return f"{record.sku} · {record.name} · {price} · {record.stock} in stock"
+
+    def users(self, actor, query: str) -> list:
+        """Logins whose name contains the query, and the login whose #ID was typed (admins)."""
+        accounts = self.ctx.services.accounts
+        page = accounts.list_users(actor, search=query, limit=PICKER_LIMIT)
+        return typed_first(query, lambda user_id: accounts.get_user(actor, user_id), page.items)
+
+    @staticmethod
+    def user_label(user) -> str:
+        state = "" if user.active else ", inactive"
+        return f"#{user.id} {user.username} ({user.role}{state})"
+
+    @guarded
+    def find_customers(self, query, request: gr.Request):
+        """Up to 20 active customers matching a name, e-mail, phone, company or #ID."""
+        return self._picker("customer", query, request)
+
+    @guarded
+    def find_any_customers(self, query, request: gr.Request):
+        """Up to 20 customers, active or inactive, matching a name, e-mail, phone, company or
+        #ID (erasure takes either)."""
+        return self._picker("customer", query, request, status="all")
+
+    @guarded
+    def find_products(self, query, request: gr.Request):
+        """Up to 20 active products matching a SKU, name, category or #ID."""
+        return self._picker("product", query, request)
+
+    @guarded
+    def find_users(self, query, request: gr.Request):
+        """Up to 20 logins, active or not, whose name contains the query, or by #ID (admins)."""
+        actor = self.ctx.actor(request)
+
+        def choose(text):
+            return [(self.user_label(user), user.id) for user in self.users(actor, text)]
+
+        return self.dropdown("login", *self.search(query, choose))
+
+
+def picker(find, query_label: str, placeholder: str, label: str, published=None, **layout):
+    """Lay out a search box and its dropdown (`layout` options go to both) and wire the box
+    to `find`; `published` names the event for the API (default: private). Returns both."""
+    query = gr.Textbox(label=query_label, placeholder=placeholder, **layout)
+    chosen = gr.Dropdown([], label=label, allow_custom_value=True, interactive=True, **layout)
+    # `change`, not `input`: a pasted query searches too.
+    gr.on(
+        [query.change, query.submit],
+        find,
+        query,
+        chosen,
+        trigger_mode="always_last",
+        show_progress="hidden",
+        **(published or PRIVATE),
+    )
+    return query, chosen

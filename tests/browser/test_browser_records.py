@@ -1,0 +1,212 @@
+"""Record pages in a real browser: a row click opens the customer's whole relationship."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from crpm.permissions import SYSTEM
+from tests.browser.test_browser_dashboard import (
+    new_purchase_form,
+    open_customer,
+    open_found,
+    open_tab,
+    search_for,
+)
+from tests.browser.test_browser_data import settled
+
+pytestmark = pytest.mark.browser
+
+
+# (customer, product, units bought, why one came back) for bought_and_returned()
+TESS = (("Tess Timeline", "tess.timeline@example.com"), ("BRW-VASE", "Timeline vase", "12.00", 9),
+        3, "chipped")  # fmt: skip
+PIA = (("Pia <b>Product</b>", "pia.product@example.com"),
+       ("BRW-PAGE", "Page <i>lamp</i>", "30.00", 5), 2, "dented")  # fmt: skip
+
+
+def open_product(page, sku: str) -> None:
+    """Find a product by its (unique) SKU on the Products tab, once settled, and click its row."""
+    open_tab(page, "Products")
+    settled(page)
+    search = page.get_by_label("Search products")
+    search.fill(sku)
+    search.press("Enter")
+    expect(page.locator("#products-table-info")).to_contain_text("Products 1–1 of 1")
+    page.locator("#products-table").get_by_role("gridcell", name=sku).click()
+
+
+def bought_and_returned(services, person: tuple, product: tuple, bought: int, reason: str):
+    """A customer (name, e-mail) who bought `bought` of a new product (SKU, name, price,
+    stock) and returned one of them; returns the customer, the product and the purchase."""
+    customer = services.customers.add(SYSTEM, *person)
+    sku, name, price, stock = product
+    item = services.products.add(SYSTEM, sku, name, price, stock_quantity=stock)
+    purchase = services.purchases.record(SYSTEM, customer.id, [(item.id, bought)])
+    services.purchases.return_items(SYSTEM, purchase.lines[0].id, 1, reason)
+    return customer, item, purchase
+
+
+def test_the_customer_page_shows_the_timeline(page, site, shoot):
+    services = site.services
+    tess, vase, kept = bought_and_returned(services, *TESS)
+    dropped = services.purchases.record(SYSTEM, tess.id, [(vase.id, 1)])
+    services.purchases.cancel(SYSTEM, dropped.id)
+    ticket = services.desk.raise_ticket(SYSTEM, "Where is my vase", customer_id=tess.id)
+    quote = services.desk.request_quote(SYSTEM, [(vase.id, 40)], customer_id=tess.id)
+
+    edit = open_customer(page, tess.email)
+    expect(edit.get_by_label("Name *")).to_have_value("Tess Timeline")
+    figures = page.locator("#customer-figures")
+    expect(figures).to_contain_text("$24.00")  # 3 vases, 1 back; the cancelled one never counts
+    expect(figures).to_contain_text("Segment")
+    timeline = page.locator("#customer-timeline")
+    for what in (
+        f"Quote #{quote.id}",
+        f"Ticket #{ticket.id}",
+        f"Cancelled purchase #{dropped.id}",
+        f"Return on purchase #{kept.id}",
+        f"Purchase #{kept.id}",
+    ):
+        expect(timeline.get_by_role("gridcell", name=what, exact=True)).to_be_visible()
+    expect(timeline).to_contain_text("Where is my vase")
+    rows = timeline.get_by_role("row")  # the first is the headings
+    expect(rows.nth(1)).to_contain_text(f"Quote #{quote.id}")  # newest first
+    expect(rows.last).to_contain_text(f"Purchase #{kept.id}")
+    expect(page.locator("#customer-timeline-info")).to_contain_text("6 events")
+    shoot(page, "customer-page-timeline")
+
+    page.locator("#customer-lines").get_by_text("Purchase lines").first.click()
+    expect(page.locator("#customer-history")).to_contain_text("Timeline vase")
+
+    # an entry opens the record it names, in its own tab
+    timeline.get_by_role("gridcell", name=f"Return on purchase #{kept.id}", exact=True).click()
+    expect(page.locator("#purchase-manage")).to_contain_text(f"Purchase #{kept.id}")
+    tabs = page.locator("#crpm-tabs > .tab-wrapper")
+    expect(tabs.get_by_role("tab", name="Purchases", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+
+
+def test_the_search_box_jumps_to_the_record(page, site, shoot):
+    services = site.services
+    sam = services.customers.add(SYSTEM, "Sam Searchbox", "sam.searchbox@example.com")
+    cup = services.products.add(SYSTEM, "BRW-FIND", "Findable cup", "6.00", stock_quantity=9)
+    sale = services.purchases.record(SYSTEM, sam.id, [(cup.id, 2)])
+
+    search_for(page, "sam.searchbox@example.com")
+    tabs = page.locator("#crpm-tabs > .tab-wrapper")
+    expect(tabs.get_by_role("tab", name="Customers", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(page.locator("#customer-header")).to_contain_text("Sam Searchbox")
+    expect(page.locator("#customer-timeline")).to_contain_text(f"Purchase #{sale.id}")
+    shoot(page, "search-customer")
+
+    search_for(page, sale.invoice_number)
+    expect(tabs.get_by_role("tab", name="Purchases", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(page.locator("#purchase-manage")).to_contain_text(f"Purchase #{sale.id}")
+
+    search_for(page, "no-such-record-zq")
+    expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches 'no-such-record-zq'")
+
+
+def test_customers_get_no_search_box(open_page, site):
+    services = site.services
+    services.accounts.register_customer(
+        "Cora Customer", "cora.search@example.com", "cora-Secret-44x", "+1 555 0101"
+    )
+    page = open_page(("cora.search@example.com", "cora-Secret-44x"))
+    expect(page.get_by_role("tab", name="My purchases", exact=True)).to_be_visible()
+    expect(page.locator("#crpm-search")).to_be_hidden()
+
+
+def test_purchases_filter_by_a_picked_customer_and_open_by_a_click(page, site):
+    services = site.services
+    fay = services.customers.add(SYSTEM, "Fay Filter", "fay.filter@example.com")
+    bowl = services.products.add(SYSTEM, "BRW-FILTER", "Filter bowl", "5.00", stock_quantity=9)
+    sales = [services.purchases.record(SYSTEM, fay.id, [(bowl.id, n)]) for n in (1, 2)]
+    new_purchase_form(page)
+    page.get_by_label("Of customer").fill("fay.filter@example.com")
+    expect(page.locator("#purchases-table-info")).to_contain_text("Purchases 1–2 of 2")
+    table = page.locator("#purchases-table")
+    expect(table).to_contain_text("Fay Filter")
+    table.get_by_role("gridcell", name=str(sales[0].id), exact=True).click()
+    expect(page.locator("#purchase-manage")).to_contain_text(f"Purchase #{sales[0].id}")
+    expect(page.locator("#purchase-lines")).to_contain_text("Filter bowl")
+    page.get_by_label("Of customer").fill("")  # an emptied picker lists every purchase again
+    expect(page.locator("#purchases-table-info")).not_to_contain_text("of 2")
+
+
+def test_a_ticket_opens_from_the_search_matches_on_its_sub_tab(page, site):
+    services = site.services
+    tom = services.customers.add(SYSTEM, "Tom Ticket", "tom.ticket@example.com")
+    ticket = services.desk.raise_ticket(SYSTEM, "Search finds me", customer_id=tom.id)
+    open_found(page, "Ticket", ticket.id)
+    expect(page.locator("#desk-ticket")).to_contain_text("Search finds me")
+    tickets_tab = page.locator("#tab-desk").get_by_role("tab", name="Tickets", exact=True)
+    expect(tickets_tab).to_have_attribute("aria-selected", "true")
+    # the ticket's customer is a click away
+    page.locator("#desk-ticket").get_by_role("button", name="Open the customer's page").click()
+    expect(page.locator("#customer-header")).to_contain_text("Tom Ticket")
+    expect(page.locator("#customer-timeline")).to_contain_text(f"Ticket #{ticket.id}")
+
+
+def test_a_product_opens_with_its_movements_by_a_click_or_its_sku(page, site):
+    services = site.services
+    jug = services.products.add(SYSTEM, "BRW-JUG", "Open jug", "8.00", stock_quantity=4)
+    services.products.restock(SYSTEM, jug.id, 6, "delivery 42")
+    open_product(page, "BRW-JUG")
+    edit = page.locator("#product-edit")
+    expect(edit.get_by_label("Name *")).to_have_value("Open jug")
+    expect(edit.get_by_label("In stock")).to_have_value("10")
+    expect(page.locator("#movements-table")).to_contain_text("delivery 42")
+
+    open_tab(page, "Customers")
+    search_for(page, "brw-jug")  # the SKU, as typed
+    expect(edit.get_by_label("Name *")).to_have_value("Open jug")
+    expect(page.locator("#movements-table-info")).to_contain_text("Movements 1–2 of 2")
+
+
+def test_the_ticket_queue_filters_by_a_customer_picked_by_name(page, site):
+    services = site.services
+    una = services.customers.add(SYSTEM, "Una Queue", "una.queue@example.com")
+    services.desk.raise_ticket(SYSTEM, "Only Una's ticket", customer_id=una.id)
+    open_tab(page, "Service desk")
+    tickets = page.locator("#tab-desk")
+    expect(page.locator("#ticket-queue-info")).to_contain_text("Tickets 1–")
+    tickets.get_by_label("Of customer").first.fill("una.queue@example.com")
+    expect(page.locator("#ticket-queue-info")).to_contain_text("Tickets 1–1 of 1")
+    expect(page.locator("#ticket-queue")).to_contain_text("Only Una's ticket")
+
+
+def test_the_product_page_shows_its_sales_open_quotes_and_ledger(page, site, shoot):
+    services = site.services
+    pia, lamp, sold = bought_and_returned(services, *PIA)
+    quote = services.desk.request_quote(SYSTEM, [(lamp.id, 12)], customer_id=pia.id)
+
+    open_product(page, "BRW-PAGE")
+    header = page.locator("#product-header")
+    expect(header).to_contain_text(f"Page <i>lamp</i> · BRW-PAGE · #{lamp.id}")  # as typed
+    expect(page.locator("#product-figures")).to_contain_text("$30.00")
+    sales = page.locator("#product-sales")
+    purchase = sales.get_by_role("gridcell", name=f"Purchase #{sold.id}", exact=True)
+    expect(purchase).to_be_visible()
+    expect(sales).to_contain_text("Pia <b>Product</b>")  # the name as typed, not as markup
+    expect(page.locator("#product-sales-info")).to_contain_text("1 sales line")
+    quotes = page.locator("#product-quotes")
+    expect(quotes.get_by_role("gridcell", name=f"Quote #{quote.id}", exact=True)).to_be_visible()
+    expect(page.locator("#movements-table")).to_contain_text("dented")
+    expect(page.locator("#product-edit").get_by_label("In stock")).to_have_value("4")
+    shoot(page, "product-page")
+
+    purchase.click()  # a sales line opens its purchase, in its own tab
+    manage = page.locator("#purchase-manage")
+    expect(manage).to_contain_text(f"Purchase #{sold.id}")
+    expect(page.locator("#purchase-returns")).to_contain_text("dented")
+    shoot(page, "purchase-page-returns")
+    manage.get_by_role("button", name="Open the customer's page").click()
+    expect(page.locator("#customer-header")).to_contain_text("Pia <b>Product</b>")
+    expect(page.locator("#customer-timeline")).to_contain_text(f"Purchase #{sold.id}")

@@ -1,0 +1,268 @@
+"""A restarted engine catches up from its kept mirror (crpm/analytics/mirrorfile.py) instead of
+loading the whole store again, and never trusts a file that is not this store's as it is now."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from crpm.analytics import Analytics
+from crpm.analytics import mirrorfile as mf
+from crpm.config import cache_dir
+from crpm.permissions import SYSTEM
+from crpm.services import open_services
+from tests.unit.test_analytics import FROM, open_sale
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def services(services_on_each_engine):
+    return services_on_each_engine
+
+
+class Shop:
+    """A customer, a product and purchases of it, through the services."""
+
+    def __init__(self, services, name: str = "Ann"):
+        self.services = services
+        self.ann = services.customers.add(SYSTEM, name, f"{name.lower()}@example.com").id
+        self.widget = services.products.add(SYSTEM, f"W-{name}", "Widget", "2.50", 1000).id
+
+    def sell(self, count: int = 1, units: int = 1) -> list:
+        record = self.services.purchases.record
+        return [
+            record(SYSTEM, self.ann, [(self.widget, units)], purchased_at=FROM)
+            for _ in range(count)
+        ]
+
+
+@pytest.fixture
+def shop(services):
+    return Shop(services)
+
+
+def report(store):
+    """A summary from an engine opened now (kept mirror), and how many full loads it made."""
+    engine = Analytics(store)
+    try:
+        return engine.summary(SYSTEM), engine._mirror.loads
+    finally:
+        engine.close()
+
+
+def fresh(store):
+    engine = Analytics(store, keep=False)
+    try:
+        return engine.summary(SYSTEM)
+    finally:
+        engine.close()
+
+
+def kept_file(store) -> Path:
+    return mf.base_path(store)
+
+
+def test_a_restart_catches_up_without_a_full_load(services, shop):
+    first, loads = report(services.store)
+    assert (first.orders, loads) == (0, 1)
+    shop.sell(3)
+    assert report(services.store) == (fresh(services.store), 0)
+    # Written while no engine ran: new sales, a cancellation, a renamed customer, a return.
+    sold = shop.sell(2, units=4)
+    services.purchases.cancel(SYSTEM, sold[0].id)
+    services.purchases.return_items(SYSTEM, sold[1].lines[0].id, 1)
+    services.customers.update(SYSTEM, shop.ann, name="Ann B")
+    summary, loads = report(services.store)
+    assert loads == 0
+    assert summary == fresh(services.store)
+    assert (summary.orders, summary.units_sold) == (4, 3 + 4 - 1)
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        assert engine.top_customers(SYSTEM)["name"].tolist() == ["Ann B"]
+        assert engine._mirror.loads == 0
+
+
+def test_the_file_lies_beside_a_sqlite_store_and_in_the_cache_for_postgresql(services, shop):
+    report(services.store)
+    path = kept_file(services.store)
+    assert path.is_file()
+    if services.store.dialect == "sqlite":
+        assert path == Path(f"{services.store.path}.mirror.duckdb")
+    else:
+        assert path.parent == cache_dir()
+        assert "password" not in path.name
+
+
+def test_the_cache_name_never_holds_the_password():
+    with_password = "postgresql://shop:secret@db.example:5432/crpm"
+    assert mf.url_digest(with_password) == mf.url_digest("postgresql://shop@db.example:5432/crpm")
+    assert mf.url_digest(with_password) != mf.url_digest("postgresql://shop@db.example/other")
+
+
+def rewrite_state(store, **changes) -> None:
+    """Change the kept file's state row (no engine open), as an older version would have left it."""
+    with contextlib.closing(duckdb.connect(str(kept_file(store)))) as con:
+        for column, value in changes.items():
+            con.execute(f"UPDATE mirror_state SET {column} = ?", (value,))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"store_id": "another-store"},
+        {"schema_version": 1},
+        {"format": mf.FORMAT - 1},
+    ],
+    ids=["another store", "older schema", "older format"],
+)
+def test_a_file_not_matching_the_store_is_rebuilt(services, shop, change):
+    shop.sell(2)
+    report(services.store)
+    rewrite_state(services.store, **change)
+    shop.sell(1)
+    summary, loads = report(services.store)
+    assert (summary.orders, loads) == (3, 1)
+    assert report(services.store) == (summary, 0)  # the rebuilt file is trusted again
+
+
+def test_a_corrupt_file_is_rebuilt(services, shop):
+    shop.sell(2)
+    report(services.store)
+    kept_file(services.store).write_bytes(b"not a duckdb file" * 1000)
+    summary, loads = report(services.store)
+    assert (summary.orders, loads) == (2, 1)
+
+
+def test_a_load_cut_short_leaves_no_state_and_is_done_again(services, shop):
+    shop.sell(2)
+    engine = Analytics(services.store)
+    engine.summary(SYSTEM)
+    engine._mirror._create_tables()  # what a load left when the process died in it
+    engine.close()
+    summary, loads = report(services.store)
+    assert (summary.orders, loads) == (2, 1)
+
+
+def test_a_store_file_from_another_shop_is_never_trusted(db_path, tmp_path, clock):
+    """The file beside a store was made for another store (a shop copied over this one)."""
+    one = open_services(db_path, clock)
+    other = open_services(tmp_path / "other.db", clock)
+    with contextlib.closing(one.store), contextlib.closing(other.store):
+        Shop(one).sell(3)
+        report(one.store)
+        Shop(other).sell(1)
+        shutil.copy(kept_file(one.store), kept_file(other.store))
+        summary, loads = report(other.store)
+        assert (summary.orders, loads) == (1, 1)
+
+
+def test_a_store_restored_from_an_older_backup_is_loaded_again(db_path, tmp_path, clock):
+    """Restored, then written to until its ids pass the copy's again: other rows, same ids."""
+    services = open_services(db_path, clock)
+    shop = Shop(services)
+    shop.sell(2)
+    report(services.store)  # the store's identity is made: the backup holds it too
+    backup = tmp_path / "backup.db"
+    services.backups.backup(SYSTEM, backup)
+    shop.sell(3)
+    report(services.store)
+    services.store.close()
+    shutil.copy(backup, db_path)
+    services = open_services(db_path, clock)
+    with contextlib.closing(services.store):
+        Shop(services, "Bea").sell(4, units=2)  # new rows under the ids the copy already holds
+        summary, loads = report(services.store)
+        assert loads == 1
+        assert summary == fresh(services.store)
+        assert summary.orders == 2 + 4
+
+
+def test_engines_side_by_side_each_keep_their_own_file(services, shop):
+    engines = [Analytics(services.store) for _ in range(mf.SLOTS + 1)]
+    try:
+        paths = [engine._mirror.kept and engine._mirror.kept.file.path for engine in engines]
+        assert len(set(paths[:-1])) == mf.SLOTS and paths[-1] is None  # then in memory
+        shop.sell(2)
+        assert {engine.summary(SYSTEM).orders for engine in engines} == {2}
+    finally:
+        for engine in engines:
+            engine.close()
+
+
+SECOND_PROCESS = """
+import sys
+from crpm.analytics import Analytics
+from crpm.config import cache_dir
+from crpm.permissions import SYSTEM
+from crpm.services import open_services
+
+services = open_services(sys.argv[1])
+engine = Analytics(services.store)
+print(engine.summary(SYSTEM).orders, engine._mirror.kept.file.path.name)
+engine.close()
+services.store.close()
+"""
+
+
+def test_a_second_process_on_the_store_neither_blocks_nor_corrupts_the_first(services, shop):
+    location = services.store.path if services.store.dialect == "sqlite" else services.store.url
+    shop.sell(2)
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        assert engine.summary(SYSTEM).orders == 2
+        done = subprocess.run(
+            [sys.executable, "-c", SECOND_PROCESS, str(location)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        orders, name = done.stdout.split()
+        assert int(orders) == 2
+        assert name == mf.slot_path(kept_file(services.store), 1).name
+        shop.sell(1)
+        assert engine.summary(SYSTEM).orders == 3
+    assert report(services.store) == (fresh(services.store), 0)
+
+
+def test_postgresql_a_sale_open_across_a_restart_is_counted_once(pg_url, clock):
+    """A transaction draws the lower ids and is still open when the engine closes; a later sale
+    commits and is reported; the engine restarts, then the first commits: the kept bounds and
+    holes bring it in, without a full load, as a fresh load has it."""
+    services = open_services(pg_url, clock)
+    with contextlib.ExitStack() as stack:
+        stack.callback(services.store.close)
+        shop = Shop(services)
+        (template,) = shop.sell(1, units=3)
+        open_first, _, _ = open_sale(pg_url, template)
+        stack.callback(open_first.close)
+        shop.sell(1, units=3)
+        assert report(services.store)[0].orders == 2
+        open_first.commit()
+        summary, loads = report(services.store)
+        assert (summary.orders, summary.units_sold, loads) == (3, 9, 0)
+        assert summary == fresh(services.store)
+        assert report(services.store) == (summary, 0)
+
+
+def test_a_cache_folder_that_cannot_be_made_keeps_the_mirror_in_memory(
+    pg_url, tmp_path, clock, monkeypatch
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CRPM_CACHE_DIR", str(blocker / "cache"))
+    services = open_services(pg_url, clock)
+    with contextlib.closing(services.store):
+        Shop(services).sell(2)
+        engine = Analytics(services.store)
+        with contextlib.closing(engine):
+            assert engine._mirror.kept is None
+            assert engine.summary(SYSTEM).orders == 2

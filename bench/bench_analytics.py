@@ -1,6 +1,8 @@
 """Analytics benchmark: this engine against the usual ways of computing the same figures.
 
     .venv/bin/python bench/bench_analytics.py --purchases 1000000 [--runs 5] [--mirror memory]
+    .venv/bin/python bench/bench_analytics.py --db postgresql://postgres@127.0.0.1:5432/test \
+        [--baselines ""]
 
 Builds (or reuses) bench/data/analytics_N.db with crpm.demo.generate: N purchase lines,
 N/10 customers, N/100 products. Then prints, per report and for the whole analytics page, the
@@ -19,6 +21,12 @@ restarts kept it; bench/bench_restart.py times the restarts themselves). The con
 turns run by run (engine, fresh, native, ..., engine, fresh, native, ...) so that the load of a
 shared machine hits all of them alike; the header prints the load average. The pandas
 figures are checked against the engine's (summary, top customers) so the race is fair.
+
+With --db (a PostgreSQL server) two more contenders take their turns: `postgresql`, the same
+engine over a copy of the store in the schema `bench_analytics_N` (made once with
+migrate-store's copy, reused; or the schema the URL's search_path names), its mirror loaded
+through DuckDB's postgres scanner, and `pg fresh`, its page after one more purchase (recorded
+in that schema: it grows by --runs purchases a run). Both engines start cold (no kept mirror).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgschema import pg_copy_of  # noqa: E402
 from crpm import demo  # noqa: E402
 from crpm.analytics import Analytics, DateRange, reports  # noqa: E402
 from crpm.analytics.mirror import (  # noqa: E402
@@ -51,9 +60,10 @@ from crpm.analytics.mirror import (  # noqa: E402
     read_sql,
     used_params,
 )
+from crpm.analytics.mirrorfile import base_path  # noqa: E402
 from crpm.analytics.reports import Snapshot  # noqa: E402
 from crpm.clock import SystemClock  # noqa: E402
-from crpm.db import Store  # noqa: E402
+from crpm.db import Store, open_store  # noqa: E402
 from crpm.models import TIME_FORMAT  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
 from crpm.services import Services  # noqa: E402
@@ -549,6 +559,34 @@ def remove_copy(copy: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def forget_kept(store) -> None:
+    """Delete the store's kept mirror, if any: the engine's next start is a cold one."""
+    kept = base_path(store)
+    for path in (kept, Path(f"{kept}.wal")):
+        path.unlink(missing_ok=True)
+
+
+def start_engine(store, span: dict, keep: bool) -> tuple[Analytics, float]:
+    """A cold engine over `store` and the seconds it took to answer its first page."""
+    forget_kept(store)
+    started = time.perf_counter()
+    analytics = Analytics(store, keep=keep)
+    analytics.page(SYSTEM, **span)
+    return analytics, time.perf_counter() - started
+
+
+def postgres_contenders(url: str, path: Path, span: dict, keep: bool) -> tuple[dict, list, float]:
+    """(contenders, what to close, cold start seconds) for the engine on a PostgreSQL copy of
+    the store at `path`."""
+    store = open_store(pg_copy_of(url, f"bench_{path.stem}", path), CLOCK)
+    analytics, cold = start_engine(store, span, keep)
+    contenders = {
+        "postgresql": engine_reports(analytics, span),
+        "pg fresh": {"page": fresh_page(store, analytics, span)},
+    }
+    return contenders, [analytics, store], cold
+
+
 def check_agreement(analytics: Analytics, path: Path, span: dict) -> str:
     engine = analytics.summary(SYSTEM, **span).to_dict()
     lo, hi = span["date_from"] or "0000", span["date_to"] or "9999"
@@ -587,6 +625,7 @@ def main() -> None:
         help="runs of the slow baselines (attach, sqlite, pandas), at most --runs",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", help="a PostgreSQL server's URL: the engine there too")
     parser.add_argument("--from", dest="date_from")
     parser.add_argument("--to", dest="date_to")
     parser.add_argument(
@@ -610,17 +649,20 @@ def main() -> None:
 
     copy = throwaway_copy(path)
     store = Store(copy, CLOCK)
-    started = time.perf_counter()
-    analytics = Analytics(store, keep=args.mirror == "file")
-    analytics.page(SYSTEM, **span)
-    cold = time.perf_counter() - started
+    analytics, cold = start_engine(store, span, keep=args.mirror == "file")
     engine_rss = peak_rss_mb()
     agreement = check_agreement(analytics, path, span) if "pandas" in baselines else ""
 
     contenders = {"engine": engine_reports(analytics, span)}
     contenders["fresh"] = {"page": fresh_page(store, analytics, span)}
     runs = {"engine": args.runs, "fresh": args.runs}
-    closers = []
+    closers, colds = [], {"sqlite": cold}
+    if args.db:
+        more, closers, colds["postgresql"] = postgres_contenders(
+            args.db, path, span, keep=args.mirror == "file"
+        )
+        contenders |= more
+        runs |= {name: args.runs for name in more}
     for name in baselines:
         contenders[name], source = baseline_reports(name, path, span)
         runs[name] = args.runs if name == "native" else slow
@@ -634,7 +676,10 @@ def main() -> None:
 
     print(f"load average at the end {load_text()}")
     print_table(results)
-    print(f"engine cold start (load the whole store, then the page): {cold:.2f} s")
+    for engine, seconds in colds.items():
+        print(
+            f"engine cold start on {engine} (load the whole store, then the page): {seconds:.2f} s"
+        )
     print(f"peak RSS after the engine's cold start: {engine_rss:.0f} MB; "
           f"after every baseline: {peak_rss_mb():.0f} MB")  # fmt: skip
     if agreement:
@@ -652,11 +697,15 @@ def print_table(results: dict) -> None:
         fresh = results["fresh"].get(report)
         line += f"{fresh * 1000:>10.1f}" if fresh else f"{'':>10}"
         for name in others:
-            value = results[name][report]
-            line += f"{value * 1000:>12.1f}{value / engine[report]:>7.2f}"
+            value = results[name].get(report)
+            line += f"{value * 1000:>12.1f}{value / engine[report]:>7.2f}" if value else " " * 19
         print(line)
     print("x = median of that column / median of the engine, runs interleaved (above 1: the")
     print("engine is faster); fresh = the page right after recording one purchase (on a copy)")
+    if "pg fresh" in results:
+        fresh = results["pg fresh"]["page"] / results["fresh"]["page"]
+        print(f"postgresql / sqlite: page {results['postgresql']['page'] / engine['page']:.2f},"
+              f" fresh page {fresh:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 kept mirror (crpm/analytics/mirrorfile.py).
 
     .venv/bin/python bench/bench_restart.py --purchases 1000000 [--runs 3] [--new 1000]
-    .venv/bin/python bench/bench_restart.py --db postgresql://user@host/db [--runs 3]
+    .venv/bin/python bench/bench_restart.py --db postgresql://user@host/db [--purchases N]
 
 Works on a throwaway copy of bench/data/analytics_N.db (built as bench_analytics.py builds it),
-or on the PostgreSQL store at --db (it records --new purchases there). Each run is a new
-process, as a restarted app is; it times opening the engine and answering the summary:
+or with --db on its PostgreSQL copy, the schema `bench_analytics_N` that bench_analytics.py
+makes and shares (or the one the URL's search_path names), which records --new purchases a run.
+Each run is a new process, as a restarted app is; it times opening the engine and answering the
+summary:
   memory     the mirror in memory, as every start was before mirrors were kept
   cold       no kept mirror: the whole store loaded into a new file
   restart    the kept mirror, nothing new in the store
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench.bench_analytics as base  # noqa: E402  (its stores, copies and load figures)
+from bench.pgschema import pg_copy_of  # noqa: E402
 from crpm.analytics import Analytics  # noqa: E402
 from crpm.analytics.mirrorfile import base_path  # noqa: E402
 from crpm.permissions import SYSTEM  # noqa: E402
@@ -60,10 +63,8 @@ def start(location: str, keep: bool = True) -> dict:
 def forget_mirror(location: str) -> None:
     """Delete the kept mirror: the next start is a cold one."""
     services = open_services(location)
-    kept = base_path(services.store)
+    base.forget_kept(services.store)
     services.store.close()
-    for path in (kept, Path(f"{kept}.wal")):
-        path.unlink(missing_ok=True)
 
 
 def record(location: str, count: int) -> None:
@@ -108,8 +109,9 @@ def main() -> None:
     if args.child:
         child(args.child, keep=not args.memory)
         return
-    copy = None if args.db else base.throwaway_copy(base.store_for(args.purchases, args.seed))
-    location = args.db or str(copy)
+    path = base.store_for(args.purchases, args.seed)
+    copy = None if args.db else base.throwaway_copy(path)
+    location = pg_copy_of(args.db, f"bench_{path.stem}", path) if args.db else str(copy)
     print(f"store {location}; median of {args.runs} runs, each a new process; "
           f"catch-up after {args.new} purchases; load average {base.load_text()}")  # fmt: skip
     try:

@@ -690,7 +690,7 @@ def print_table(results: dict) -> None:
     engine = results["engine"]
     others = [name for name in results if name not in ("engine", "fresh")]
     head = f"{'report':<14}{'engine ms':>10}{'fresh ms':>10}"
-    head += "".join(f"{name + ' ms':>12}{'x':>7}" for name in others)
+    head += "".join(f"{name + ' ms':>15}{'x':>7}" for name in others)
     print(head)
     for report in (*REPORTS, "page"):
         line = f"{report:<14}{engine[report] * 1000:>10.1f}"
@@ -698,7 +698,7 @@ def print_table(results: dict) -> None:
         line += f"{fresh * 1000:>10.1f}" if fresh else f"{'':>10}"
         for name in others:
             value = results[name].get(report)
-            line += f"{value * 1000:>12.1f}{value / engine[report]:>7.2f}" if value else " " * 19
+            line += f"{value * 1000:>15.1f}{value / engine[report]:>7.2f}" if value else " " * 22
         print(line)
     print("x = median of that column / median of the engine, runs interleaved (above 1: the")
     print("engine is faster); fresh = the page right after recording one purchase (on a copy)")

@@ -144,7 +144,7 @@ class BaseStore:
             if depth == 0 and conn.in_transaction:
                 raise RuntimeError("a write cannot start inside a read transaction")
             begin, commit, undo = self._transaction_sql(depth)
-            self._run(conn, begin)
+            self._begin(conn, begin, depth)
             self._local.write_depth = depth + 1
             try:
                 yield conn
@@ -161,6 +161,16 @@ class BaseStore:
                     raise
             finally:
                 self._local.write_depth = depth
+
+    def _begin(self, conn, begin: str, depth: int) -> None:
+        """Open a unit of work; one whose lock gave up (busy) leaves no transaction behind
+        (PostgreSQL's BEGIN has gone through before the lock is asked for)."""
+        try:
+            self._run(conn, begin)
+        except BaseException:
+            if depth == 0:
+                _rollback(conn)
+            raise
 
     def _begin_write(self) -> str:
         """The statements that open a top-level unit of work and take the write lock."""

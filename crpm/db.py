@@ -201,6 +201,28 @@ class BaseStore:
         return getattr(self._local, "write_depth", 0) > 0
 
     @contextmanager
+    def frozen(self):
+        """The whole store at one moment, with no write landing until the end (moving a store):
+        the write lock every unit of work takes, in every process, held around one read
+        snapshot. Writers wait meanwhile (on SQLite up to the busy timeout, then busy)."""
+        with self._write_lock:
+            conn = self.conn
+            if conn.in_transaction:
+                raise RuntimeError("a store cannot be frozen inside a transaction")
+            try:
+                self._freeze(conn)
+                yield conn
+            finally:
+                self._thaw(conn)
+
+    def _freeze(self, conn) -> None:
+        """Take the write lock and begin the snapshot `frozen` reads in."""
+        self._run(conn, self._begin_write())
+
+    def _thaw(self, conn) -> None:
+        _rollback(conn)  # nothing was written
+
+    @contextmanager
     def read(self):
         """A read transaction: every query inside sees one snapshot."""
         conn = self.conn
@@ -276,6 +298,11 @@ class BaseStore:
 
     def stored_columns(self, table: str) -> list[str]:
         """The columns of `table` that hold what was written (not the generated ones), in order."""
+        raise NotImplementedError
+
+    def key_order(self, table: str) -> dict[str, str]:
+        """The columns of `table`'s primary key, each with its ORDER BY term: text byte by byte,
+        so that both engines list the rows in the same order."""
         raise NotImplementedError
 
     def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
@@ -362,6 +389,10 @@ class Store(BaseStore):
 
     def stored_columns(self, table: str) -> list[str]:
         return [row[1] for row in self.query(f"PRAGMA table_xinfo({table})") if row[6] == 0]
+
+    def key_order(self, table: str) -> dict[str, str]:
+        keys = sorted((row[5], row[1]) for row in self.query(f"PRAGMA table_info({table})"))
+        return {name: f"{name} COLLATE BINARY" for place, name in keys if place}
 
     def check_integrity(self) -> list[str]:
         """Problems found by SQLite's own checks; empty when the file is sound."""

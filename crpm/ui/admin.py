@@ -302,10 +302,11 @@ class AdminHandlers:
         picked_kind, _, number = choices[0][1].partition(":")
         return found, picked_kind, int(number)
 
-    @staticmethod
     @guarded
-    def pick_row(event: gr.SelectData):
-        return str(clicked_id(event))
+    def pick_user_row(self, event: gr.SelectData, request: gr.Request):
+        """A clicked row's login, picked in the "Change a user" form."""
+        user = self.accounts.get_user(self.ctx.actor(request), clicked_id(event))
+        return gr.Dropdown(choices=[(Pickers.user_label(user), user.id)], value=user.id)
 
 
 def record_choices(ctx: UIContext, pickers: Pickers, actor, query: str, kinds: list) -> list:
@@ -337,8 +338,11 @@ def build_users(ctx: UIContext) -> list[dict]:
     )
     with gr.Row(equal_height=False):
         with gr.Column(elem_classes="crpm-card", elem_id="user-manage"):
-            gr.Markdown("### Change a user\nClick a row above or type an ID or login name.")
-            user = gr.Textbox(label="User")
+            gr.Markdown("### Change a user\nClick a row above or find the login.")
+            with gr.Row(equal_height=True):
+                _, user = picker(
+                    handlers.pickers.find_users, "Find the login", "Login name or #ID", "User"
+                )
             with gr.Row(equal_height=True):
                 new_role = gr.Dropdown(ROLES, value="staff", label="Role")
                 set_role = gr.Button("Set role", scale=0, min_width=100)
@@ -369,7 +373,7 @@ def build_users(ctx: UIContext) -> list[dict]:
             add = gr.Button("Add login", variant="primary")
             added = gr.Markdown()
 
-    pager.table.select(handlers.pick_row, None, user, **private)
+    pager.table.select(handlers.pick_user_row, None, user, **private)
     add.click(
         handlers.create_user,
         [username, password, add_role, customer],

@@ -220,7 +220,10 @@ def test_admin_manages_a_login_erases_a_person_and_reads_the_audit(page, desk, s
     expect(add).to_contain_text("temp.helper")
     expect(add.get_by_label("Password (at least 10 characters)")).to_have_value("")
     manage = page.locator("#user-manage")
-    manage.get_by_label("User").fill("temp.helper")
+    manage.get_by_label("Find the login").fill("temp.helper")
+    expect(manage.get_by_label("User", exact=True)).to_have_value(
+        re.compile(r"#\d+ temp\.helper \(staff\)")
+    )
     manage.get_by_role("button", name="Deactivate", exact=True).click()
     question = page.locator("#confirm-deactivate_user")
     expect(question).to_contain_text("Deactivate the login")

@@ -3,6 +3,8 @@ of these handlers to anyone but an admin."""
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from crpm.errors import ValidationError
@@ -44,9 +46,40 @@ AUDIT_COLUMNS = (
     Column("action", "Action"),
     Column("entity", "Record"),
     Column("entity_id", "Record ID", COUNT),
-    Column("before", "Before"),
-    Column("after", "After"),
+    Column("change", "Change"),
 )
+NOTHING = "(empty)"
+
+
+def audit_change(before: str | None, after: str | None) -> str:
+    """An audit row's stored fields (JSON) in words: "field: old → new" for a change, the value
+    alone for a record made, "field was value" for one removed."""
+    old, new = _fields(before), _fields(after)
+    return "; ".join(_field_change(key, old, new) for key in sorted(old.keys() | new.keys()))
+
+
+def _fields(stored: str | None) -> dict:
+    if not stored:
+        return {}
+    try:
+        fields = json.loads(stored)
+    except ValueError:
+        return {"value": stored}
+    return fields if isinstance(fields, dict) else {"value": fields}
+
+
+def _field_change(key: str, old: dict, new: dict) -> str:
+    if key not in old:
+        return f"{key}: {_shown(new[key])}"
+    if key not in new:
+        return f"{key} was {_shown(old[key])}"
+    return f"{key}: {_shown(old[key])} → {_shown(new[key])}"
+
+
+def _shown(value) -> str:
+    return NOTHING if value in (None, "") else str(value)
+
+
 ROLE_FILTERS = [("All", "all"), ("Admin", "admin"), ("Staff", "staff"), ("Customer", "customer")]
 ACTIVE_FILTERS = [("All", "all"), ("Active", "active"), ("Inactive", "inactive")]
 ROLES = ["staff", "admin", "customer"]
@@ -247,7 +280,8 @@ class AdminHandlers:
             page_size,
         )
         info = page_info(found, number, "audit row", bool(entity or entity_id))
-        return table(found.items, AUDIT_COLUMNS, self.ctx.shop.time), info, number
+        rows = [{**row, "change": audit_change(row["before"], row["after"])} for row in found.items]
+        return table(rows, AUDIT_COLUMNS, self.ctx.shop.time), info, number
 
     @guarded
     def find_audit_records(self, query, kind, request: gr.Request):

@@ -313,6 +313,13 @@ class BaseStore:
     def continue_ids(self, conn, table: str) -> None:
         """After rows came in with their ids: the next id the store hands out follows them."""
 
+    def reserve_ids(self, conn, table: str, count: int) -> int:
+        """Inside the open write: ids base + 1 ... base + count (count >= 1) of `table`, for
+        the caller to give the rows it writes (set-based inserts that must know their ids);
+        returns base. Here the highest id: the write lock keeps other writers out until the
+        rows are in, and the next id handed out follows them."""
+        return conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+
 
 class StoreConnection(sqlite3.Connection):
     """A connection that carries its store's clock: code handed only `conn` reads the same now."""

@@ -55,6 +55,9 @@ def copy_store(actor: Actor, source, target) -> CopyReport:
         raise ValidationError(
             "store", "the two stores are at different schema versions: open both with this version"
         )
+    if first_table_with_rows(source) is None:
+        # also what keeps a store from being copied onto itself: it would wait for its own lock
+        raise ValidationError("source", "the store is empty: there is nothing to move")
     refuse_unless_empty(target)
     report = CopyReport()
     with source.frozen() as reading:
@@ -65,13 +68,19 @@ def copy_store(actor: Actor, source, target) -> CopyReport:
     return report
 
 
-def refuse_unless_empty(target) -> None:
+def first_table_with_rows(store) -> str | None:
     for table in TABLES:
-        if target.query_one(f"SELECT count(*) FROM {table}")[0]:
-            raise ValidationError(
-                "target",
-                f"the store is not empty ({table} has rows): moving a shop needs an empty one",
-            )
+        if store.query_one(f"SELECT count(*) FROM {table}")[0]:
+            return table
+    return None
+
+
+def refuse_unless_empty(target) -> None:
+    table = first_table_with_rows(target)
+    if table is not None:
+        raise ValidationError(
+            "target", f"the store is not empty ({table} has rows): moving a shop needs an empty one"
+        )
 
 
 def copy_table(reading, target, conn, table: str) -> int:

@@ -238,6 +238,13 @@ def test_the_cli_refuses_a_busy_target_with_one_line(shop_file, capsys):
     assert "not empty" in capsys.readouterr().err
 
 
+def test_an_empty_store_is_not_moved_nor_copied_onto_itself(store_location, capsys):
+    location = str(store_location)
+    opened(location, None).close()
+    assert main(["migrate-store", "--from", location, "--to", location]) == 2
+    assert "nothing to move" in capsys.readouterr().err
+
+
 def test_a_moved_shops_reports_catch_up_rather_than_load_everything_again(shop_file, pg_url):
     """The copied ids move the sequences as if drawn, so the analytics sync on the new store
     reads only what is new (it reloaded the whole store at every report before)."""

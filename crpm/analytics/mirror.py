@@ -474,15 +474,15 @@ class Mirror:
     def _check_kept(self) -> None:
         """At a kept copy's first sync: the store still holds the newest ledger row the copy
         holds (ledger rows are never edited). Not so: a store restored from an older backup and
-        written to since, whose ids went past the copy's again; the copy is loaded again."""
-        self.unchecked = False
+        written to since, whose ids went past the copy's again; the copy is loaded again. Done
+        until it once completes: a check that failed half-way is asked again at the next sync."""
         top = self.con.execute("SELECT max(id) FROM movements").fetchone()[0]
-        if top is None:
-            return
-        rows = self._rows_by_id("movements", [top])
-        if not rows or not self._holds("movements", rows):
-            log.warning("the kept analytics mirror is not this store's: loading it again")
-            self.marks = None
+        if top is not None:
+            rows = self._rows_by_id("movements", [top])
+            if not rows or not self._holds("movements", rows):
+                log.warning("the kept analytics mirror is not this store's: loading it again")
+                self.marks = None
+        self.unchecked = False
 
     def _holds(self, table: str, rows: list) -> bool:
         """Whether the copy's `table` holds these rows (read from the store) as they are."""

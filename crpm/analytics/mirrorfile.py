@@ -188,7 +188,7 @@ def attach(con, kept: Kept | None) -> tuple[Kept | None, dict | None]:
             except (duckdb.Error, OSError) as exc:
                 con.execute("DETACH DATABASE IF EXISTS mirror")
                 # Another process holds it (DuckDB's own lock): never delete it under that one.
-                if attempt or "lock" in str(exc).lower():
+                if attempt or held_elsewhere(exc):
                     break
                 log.warning("analytics mirror %s unreadable (%s): rebuilt", kept.file.path, exc)
                 try:
@@ -198,6 +198,13 @@ def attach(con, kept: Kept | None) -> tuple[Kept | None, dict | None]:
         kept.file.release()
     con.execute("ATTACH ':memory:' AS mirror (COMPRESS)")
     return None, None
+
+
+def held_elsewhere(exc: Exception) -> bool:
+    """DuckDB's error for a file another process has open (its own lock, not a slot's):
+    `IO Error: Could not set lock on file "...": Conflicting lock is held in ...`. Matched
+    whole: a corrupt file's error speaks of a "block at location ...", never to be kept."""
+    return isinstance(exc, duckdb.IOException) and "could not set lock on file" in str(exc).lower()
 
 
 def _attach_file(con, kept: Kept) -> dict | None:

@@ -266,3 +266,85 @@ def test_a_cache_folder_that_cannot_be_made_keeps_the_mirror_in_memory(
         with contextlib.closing(engine):
             assert engine._mirror.kept is None
             assert engine.summary(SYSTEM).orders == 2
+
+
+def test_a_file_corrupt_in_a_block_is_rebuilt(services, shop):
+    """DuckDB's error for it reads "... in block at location ...": not another process's lock."""
+    shop.sell(2)
+    report(services.store)
+    path = kept_file(services.store)
+    with path.open("r+b") as file:
+        file.seek(3 * 4096)  # the first block after the file's headers
+        file.write(b"\x5a" * 4096)
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        assert engine.summary(SYSTEM).orders == 2
+        assert engine._mirror.kept is not None  # a new file, not memory
+    assert report(services.store)[1] == 0
+
+
+HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_file_another_program_has_open_is_left_alone(services, shop):
+    """DuckDB's own lock (not a slot's): the mirror stays in memory and the file is untouched."""
+    shop.sell(2)
+    report(services.store)
+    path = kept_file(services.store)
+    before = path.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        engine = Analytics(services.store)
+        with contextlib.closing(engine):
+            assert engine._mirror.kept is None
+            assert engine.summary(SYSTEM).orders == 2
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=120)
+    assert path.read_bytes() == before
+
+
+def test_a_check_of_the_kept_file_that_failed_is_done_again(services, shop):
+    """The check's first try raises; the next sync checks again and finds the copy stale."""
+    shop.sell(2)
+    report(services.store)
+    with contextlib.closing(duckdb.connect(str(kept_file(services.store)))) as con:
+        con.execute(
+            "UPDATE movements SET quantity = quantity + 1 WHERE id = ?", (newest_movement(con),)
+        )
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        mirror = engine._mirror
+        holds = mirror._holds
+        mirror._holds = fail_once(holds, duckdb.IOException("the check's query failed"))
+        with pytest.raises(duckdb.IOException):
+            engine.summary(SYSTEM)
+        assert engine.summary(SYSTEM) == fresh(services.store)
+        assert mirror.loads == 1
+
+
+def newest_movement(con) -> int:
+    return con.execute("SELECT max(id) FROM movements").fetchone()[0]
+
+
+def fail_once(function, error: Exception):
+    calls = []
+
+    def failing(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise error
+        return function(*args)
+
+    return failing

@@ -146,6 +146,7 @@ class PgMirror(Mirror):
             raise
 
     def _sync(self) -> None:
+        self._check_epoch(self.pg)
         if self.unchecked:
             self._check_kept()
         drawn = self._drawn()

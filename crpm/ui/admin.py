@@ -258,6 +258,7 @@ class AdminHandlers:
             customer_id=optional_id(customer_id, "customer"),
             user=str(user or "").strip() or None,
         )
+        self.ctx.resync_analytics_in_background()
         info("The person is erased")
         shown = ", ".join(f"{md(key)}: {md(value)}" for key, value in sorted(result.items()))
         return f"Erased. {shown}", ""

@@ -221,6 +221,14 @@ class UIContext:
         wait_for_server(self.settings.host, self.settings.port, timeout_s=60)
         self.analytics.warm_up()
 
+    def resync_analytics_in_background(self) -> threading.Thread | None:
+        """After an erasure: an engine already open syncs now, in a daemon thread, so that its
+        kept file loses the person at once rather than at the next report (the sync sees the
+        store's new epoch and loads a new file). None if no engine is open."""
+        with self._analytics_lock:
+            engine = self._analytics
+        return None if engine is None else engine.warm_up_in_background()
+
     def actor(self, request) -> Actor:
         return acting_user(self.services, request)
 

@@ -144,7 +144,7 @@ class BaseStore:
             if depth == 0 and conn.in_transaction:
                 raise RuntimeError("a write cannot start inside a read transaction")
             begin, commit, undo = self._transaction_sql(depth)
-            self._run(conn, begin)
+            self._begin(conn, begin, depth)
             self._local.write_depth = depth + 1
             try:
                 yield conn
@@ -161,6 +161,16 @@ class BaseStore:
                     raise
             finally:
                 self._local.write_depth = depth
+
+    def _begin(self, conn, begin: str, depth: int) -> None:
+        """Open a unit of work; one whose lock gave up (busy) leaves no transaction behind
+        (PostgreSQL's BEGIN has gone through before the lock is asked for)."""
+        try:
+            self._run(conn, begin)
+        except BaseException:
+            if depth == 0:
+                _rollback(conn)
+            raise
 
     def _begin_write(self) -> str:
         """The statements that open a top-level unit of work and take the write lock."""
@@ -189,6 +199,28 @@ class BaseStore:
     def in_write(self) -> bool:
         """Whether this thread is inside a unit of work."""
         return getattr(self._local, "write_depth", 0) > 0
+
+    @contextmanager
+    def frozen(self):
+        """The whole store at one moment, with no write landing until the end (moving a store):
+        the write lock every unit of work takes, in every process, held around one read
+        snapshot. Writers wait meanwhile (on SQLite up to the busy timeout, then busy)."""
+        with self._write_lock:
+            conn = self.conn
+            if conn.in_transaction:
+                raise RuntimeError("a store cannot be frozen inside a transaction")
+            try:
+                self._freeze(conn)
+                yield conn
+            finally:
+                self._thaw(conn)
+
+    def _freeze(self, conn) -> None:
+        """Take the write lock and begin the snapshot `frozen` reads in."""
+        self._run(conn, self._begin_write())
+
+    def _thaw(self, conn) -> None:
+        _rollback(conn)  # nothing was written
 
     @contextmanager
     def read(self):
@@ -268,6 +300,11 @@ class BaseStore:
         """The columns of `table` that hold what was written (not the generated ones), in order."""
         raise NotImplementedError
 
+    def key_order(self, table: str) -> dict[str, str]:
+        """The columns of `table`'s primary key, each with its ORDER BY term: text byte by byte,
+        so that both engines list the rows in the same order."""
+        raise NotImplementedError
+
     def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
         """Insert `rows` (tuples in `columns` order, ids included) inside the open write."""
         marks = ", ".join("?" * len(columns))
@@ -275,6 +312,13 @@ class BaseStore:
 
     def continue_ids(self, conn, table: str) -> None:
         """After rows came in with their ids: the next id the store hands out follows them."""
+
+    def reserve_ids(self, conn, table: str, count: int) -> int:
+        """Inside the open write: ids base + 1 ... base + count (count >= 1) of `table`, for
+        the caller to give the rows it writes (set-based inserts that must know their ids);
+        returns base. Here the highest id: the write lock keeps other writers out until the
+        rows are in, and the next id handed out follows them."""
+        return conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
 
 
 class StoreConnection(sqlite3.Connection):
@@ -352,6 +396,10 @@ class Store(BaseStore):
 
     def stored_columns(self, table: str) -> list[str]:
         return [row[1] for row in self.query(f"PRAGMA table_xinfo({table})") if row[6] == 0]
+
+    def key_order(self, table: str) -> dict[str, str]:
+        keys = sorted((row[5], row[1]) for row in self.query(f"PRAGMA table_info({table})"))
+        return {name: f"{name} COLLATE BINARY" for place, name in keys if place}
 
     def check_integrity(self) -> list[str]:
         """Problems found by SQLite's own checks; empty when the file is sound."""

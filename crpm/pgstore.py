@@ -34,7 +34,23 @@ POOL_MAX = 64
 WRITE_LOCK_KEY = 0x43_52_50_4D  # "CRPM": the advisory lock every top-level write takes
 # ... paired with the store's schema, so that two stores in one database (two shops, or tests
 # side by side) do not wait for each other's writes.
-WRITE_LOCK = f"pg_advisory_xact_lock({WRITE_LOCK_KEY}, current_schema()::regnamespace::oid::int)"
+LOCK_KEYS = f"{WRITE_LOCK_KEY}, current_schema()::regnamespace::oid::int"
+WRITE_LOCK = f"pg_advisory_xact_lock({LOCK_KEYS})"
+# The primary key's columns in order, and whether each is text (has a collation).
+KEY_SQL = (
+    "SELECT a.attname, a.attcollation <> 0 FROM pg_index i JOIN pg_attribute a"
+    " ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
+    " WHERE i.indrelid = ?::regclass AND i.indisprimary"
+    " ORDER BY array_position(i.indkey::int2[], a.attnum)"
+)
+# `count` ids drawn from a table's own sequence: the first and the last. MATERIALIZED looks the
+# sequence up once (inlined, it is looked up for every id: ten times slower).
+RESERVE_IDS_SQL = (
+    "WITH sequence AS MATERIALIZED"
+    " (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq)"
+    " SELECT min(id), max(id) FROM"
+    " (SELECT nextval(seq) AS id FROM sequence, generate_series(1, ?)) AS drawn"
+)
 BUSY_ERRORS = (
     errors.LockNotAvailable,
     errors.SerializationFailure,
@@ -254,6 +270,18 @@ class PostgresStore(BaseStore):
     def _begin_write(self) -> str:
         return f"BEGIN; SELECT {WRITE_LOCK}"
 
+    def _freeze(self, conn: PgConnection) -> None:
+        """The write lock for the session first, then the snapshot: a snapshot taken while
+        waiting for the lock would miss the write that held it."""
+        self._run(conn, f"SELECT pg_advisory_lock({LOCK_KEYS})")
+        self._run(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
+
+    def _thaw(self, conn: PgConnection) -> None:
+        try:
+            self._run(conn, "ROLLBACK")
+        finally:
+            self._run(conn, f"SELECT pg_advisory_unlock({LOCK_KEYS})")
+
     def _translate(self, exc: psycopg.Error) -> Exception:
         return _translate(exc)
 
@@ -275,6 +303,10 @@ class PostgresStore(BaseStore):
         )
         return [row[0] for row in self.query(sql, (table,))]
 
+    def key_order(self, table: str) -> dict[str, str]:
+        rows = self.query(KEY_SQL, (table,))
+        return {name: f'{name} COLLATE "C"' if text else name for name, text in rows}
+
     def insert_rows(self, conn: PgConnection, table: str, columns: list[str], rows) -> None:
         """COPY: an order of magnitude faster than one INSERT a row."""
         with conn.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -289,6 +321,18 @@ class PostgresStore(BaseStore):
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id))"
                 f" FROM {table} HAVING max(id) IS NOT NULL"
             )
+
+    def reserve_ids(self, conn: PgConnection, table: str, count: int) -> int:
+        """Drawn from the table's sequence, as the rows' defaults would, after the transaction
+        has taken its id: the analytics sync's xid-first rule (migration 010,
+        crpm/analytics/pgmirror.py), so no id at or below a bound a running mirror has settled
+        is handed out. Not max(id): rolled-back writes leave the sequence past it. The ids are
+        consecutive as writers draw them under the write lock; if one drew outside it, busy."""
+        conn.execute("SELECT pg_current_xact_id()")
+        first, last = conn.execute(RESERVE_IDS_SQL, (table, count)).fetchone()
+        if last - first + 1 != count:
+            raise StoreBusy()
+        return first - 1
 
 
 def _translate(exc: psycopg.Error) -> Exception:

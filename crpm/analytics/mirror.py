@@ -414,6 +414,8 @@ class Mirror:
         self.marks = None  # where the copy stands in the store; None: not loaded
         self.loads = 0  # full loads so far (a restart that catches up makes none)
         self.unchecked = state is not None  # a kept copy, not yet checked against the store
+        # The store's epoch when the copy was read (mirrorfile.EPOCH_KEY); None: not read yet.
+        self.epoch = None if state is None else state.get("epoch")
         if state is not None:
             self._restore(state)
 
@@ -452,7 +454,8 @@ class Mirror:
     def _save_state(self, marks) -> None:
         """Inside the transaction that brought the copy to `marks` (or after a full load)."""
         if self.kept is not None:
-            mirrorfile.write_state(self.con, self.kept.identity, self._state(marks))
+            state = {**self._state(marks), "epoch": self.epoch}
+            mirrorfile.write_state(self.con, self.kept.identity, state)
 
     def _loaded(self, marks) -> None:
         """A full load is done: its state saved, and the file checkpointed (the load's updates
@@ -474,15 +477,29 @@ class Mirror:
     def _check_kept(self) -> None:
         """At a kept copy's first sync: the store still holds the newest ledger row the copy
         holds (ledger rows are never edited). Not so: a store restored from an older backup and
-        written to since, whose ids went past the copy's again; the copy is loaded again."""
-        self.unchecked = False
+        written to since, whose ids went past the copy's again; the copy is loaded again. Done
+        until it once completes: a check that failed half-way is asked again at the next sync."""
         top = self.con.execute("SELECT max(id) FROM movements").fetchone()[0]
-        if top is None:
+        if top is not None:
+            rows = self._rows_by_id("movements", [top])
+            if not rows or not self._holds("movements", rows):
+                log.warning("the kept analytics mirror is not this store's: loading it again")
+                self.marks = None
+        self.unchecked = False
+
+    def _check_epoch(self, conn) -> None:
+        """Before anything is read from the store (`conn`, the mirror's own connection): if its
+        epoch moved since the copy was read (an erasure, a restore), the copy may hold what must
+        be gone, so it is thrown away, its file deleted, and loaded again into a new one."""
+        epoch = mirrorfile.store_epoch(conn)
+        if epoch == self.epoch:
             return
-        rows = self._rows_by_id("movements", [top])
-        if not rows or not self._holds("movements", rows):
-            log.warning("the kept analytics mirror is not this store's: loading it again")
+        if self.marks is not None:
+            log.info("the store was erased from or restored: the analytics mirror is loaded again")
+            self.kept = mirrorfile.reattach(self.con, self.kept)
             self.marks = None
+            self.unchecked = False
+        self.epoch = epoch
 
     def _holds(self, table: str, rows: list) -> bool:
         """Whether the copy's `table` holds these rows (read from the store) as they are."""
@@ -509,6 +526,7 @@ class Mirror:
     def sync(self) -> None:
         """Bring the copy up to the store's latest committed state."""
         conn = self.sqlite
+        self._check_epoch(conn)
         if self.unchecked:
             self._check_kept()
         latest = self._max_ids(conn)

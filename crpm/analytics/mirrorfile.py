@@ -12,6 +12,10 @@ sync, that the store did not go back in time. The state row is written in the sa
 transaction as the rows it describes, and removed before a full load starts: a load cut short
 leaves no state, and the next start loads again.
 
+No copy may outlive an erasure or a restore: each renews the store's *epoch* (another random
+value in shop_settings) and deletes the kept files no open mirror holds; a mirror checks the epoch
+at every sync, and one read before the epoch moved starts again from a new, empty file.
+
 DuckDB lets one process write a file. Each process claims a slot (`shop.db.mirror.duckdb`,
 `shop.db.mirror-2.duckdb`, ... up to SLOTS) by an exclusive lock on the slot's `.lock` file,
 held while its mirror is open; with every slot taken it keeps its mirror in memory, as before.
@@ -39,10 +43,19 @@ except ImportError:  # Windows: no flock; mirrors stay in memory there
 log = logging.getLogger(__name__)
 
 # Raise it whenever the mirror's tables or its saved state change shape: older files are rebuilt.
-FORMAT = 1
+# 2: the state names the store's epoch.
+FORMAT = 2
 # Processes on one store that each keep their mirror in a file; more keep theirs in memory.
 SLOTS = 4
 STORE_ID_KEY = "analytics_store_id"
+# Renewed by whatever leaves a copy of the store stale in a way its ids do not show (an erasure,
+# a restore; a backup file gets its own): a mirror read at another epoch is thrown away.
+EPOCH_KEY = "analytics_epoch"
+EPOCH_SQL = f"SELECT value FROM shop_settings WHERE key = '{EPOCH_KEY}'"
+RENEW_EPOCH_SQL = (
+    "INSERT INTO shop_settings (key, value) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS mirror.mirror_state"
     " (format INTEGER, store_id VARCHAR, schema_version INTEGER, state VARCHAR)"
@@ -73,6 +86,37 @@ def store_identity(store) -> Identity:
                 "SELECT value FROM shop_settings WHERE key = ?", (STORE_ID_KEY,)
             ).fetchone()
     return Identity(row[0], store.schema_version())
+
+
+def renew_epoch(conn) -> None:
+    """Inside the caller's transaction (a store's, or sqlite3's on a backup file): every mirror
+    read before it commits is out of date."""
+    conn.execute(RENEW_EPOCH_SQL, (EPOCH_KEY, uuid.uuid4().hex))
+
+
+def store_epoch(conn) -> str:
+    """The store's epoch ('' until one is made), on any connection to it (the mirror's own)."""
+    row = conn.execute(EPOCH_SQL).fetchone()
+    return row[0] if row else ""
+
+
+def outdate_kept(store) -> None:
+    """After an erasure or a restore committed (and renewed the epoch): delete every kept file
+    of `store` that no open mirror holds; a held one is rebuilt at its holder's next sync."""
+    if fcntl is None:  # no slots, so no kept files
+        return
+    base = base_path(store)
+    for slot in range(SLOTS):
+        path = slot_path(base, slot)
+        if not any(p.exists() for p in MirrorFile.files(path)):
+            continue
+        try:
+            file = MirrorFile.take(path)
+            if file is not None:
+                file.discard()
+                file.release()
+        except OSError as exc:
+            log.warning("analytics mirror %s not deleted (%s)", path, exc)
 
 
 def base_path(store) -> Path:
@@ -114,21 +158,34 @@ class MirrorFile:
             path = slot_path(base, slot)
             try:
                 base.parent.mkdir(parents=True, exist_ok=True)
-                lock = open(f"{path}.lock", "a+b")  # noqa: SIM115 - held open as the lock
+                file = cls.take(path)
             except OSError as exc:
                 log.warning("no analytics mirror file at %s (%s): kept in memory", path, exc)
                 return None
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                lock.close()
-                continue
-            return cls(path, lock)
+            if file is not None:
+                return file
         return None
+
+    @classmethod
+    def take(cls, path: Path) -> MirrorFile | None:
+        """The slot at `path`, locked; None if another holds it (OSError: its lock file cannot
+        be opened)."""
+        lock = open(f"{path}.lock", "a+b")  # noqa: SIM115 - held open as the lock
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return None
+        return cls(path, lock)
+
+    @staticmethod
+    def files(path: Path) -> tuple[Path, Path]:
+        """The slot's DuckDB file and its WAL."""
+        return path, Path(f"{path}.wal")
 
     def discard(self) -> None:
         """Delete the file (and its WAL): it is not to be trusted."""
-        for path in (self.path, Path(f"{self.path}.wal")):
+        for path in self.files(self.path):
             path.unlink(missing_ok=True)
 
     def release(self) -> None:
@@ -188,7 +245,7 @@ def attach(con, kept: Kept | None) -> tuple[Kept | None, dict | None]:
             except (duckdb.Error, OSError) as exc:
                 con.execute("DETACH DATABASE IF EXISTS mirror")
                 # Another process holds it (DuckDB's own lock): never delete it under that one.
-                if attempt or "lock" in str(exc).lower():
+                if attempt or held_elsewhere(exc):
                     break
                 log.warning("analytics mirror %s unreadable (%s): rebuilt", kept.file.path, exc)
                 try:
@@ -198,6 +255,30 @@ def attach(con, kept: Kept | None) -> tuple[Kept | None, dict | None]:
         kept.file.release()
     con.execute("ATTACH ':memory:' AS mirror (COMPRESS)")
     return None, None
+
+
+def reattach(con, kept: Kept | None) -> Kept | None:
+    """The copy in use thrown away: the mirror detached, its file deleted, an empty one (or
+    memory, if the file cannot be deleted) attached and used in its place."""
+    con.execute("USE memory")  # the connection's own database: the mirror can be detached
+    con.execute("DETACH mirror")
+    if kept is not None:
+        try:
+            kept.file.discard()
+        except OSError as exc:
+            log.warning("analytics mirror %s not deleted (%s): kept in memory", kept.file.path, exc)
+            kept.file.release()
+            kept = None
+    kept = attach(con, kept)[0]
+    con.execute("USE mirror")
+    return kept
+
+
+def held_elsewhere(exc: Exception) -> bool:
+    """DuckDB's error for a file another process has open (its own lock, not a slot's):
+    `IO Error: Could not set lock on file "...": Conflicting lock is held in ...`. Matched
+    whole: a corrupt file's error speaks of a "block at location ...", never to be kept."""
+    return isinstance(exc, duckdb.IOException) and "could not set lock on file" in str(exc).lower()
 
 
 def _attach_file(con, kept: Kept) -> dict | None:

@@ -31,9 +31,12 @@ and the rows edited in place are re-read as on SQLite. Usually X_k < xmin(S_k), 
 there are no holes: the sync reads what a high-water mark would, and when no sequence moved past
 L, nothing can be new and the sync returns after one query.
 
-What the proof takes from the writers: ids drawn from the sequences. Rows given explicit ids (the
-demo data, a store moved across) must be written before a mirror reads the store, with the
-sequences advanced past them after (`setval`), as any later insert needs anyway.
+What the proof takes from the writers: ids drawn from the sequences. A writer that must know its
+ids before the insert (the purchases import) reserves them from the sequence, its xid taken first
+(`PostgresStore.reserve_ids`): max(id) + n may fall at or below a settled bound (rolled-back
+writes leave the sequence past max(id)). Rows given explicit ids (the demo data, a store moved
+across) must be written before a mirror reads the store, with the sequences advanced past them
+after (`setval`), as any later insert needs anyway.
 
 Kept across a restart (crpm/analytics/mirrorfile.py): L, the tops and the applied change ids,
 saved with the rows they describe. The invariant is about the store alone, so it still holds when
@@ -143,6 +146,7 @@ class PgMirror(Mirror):
             raise
 
     def _sync(self) -> None:
+        self._check_epoch(self.pg)
         if self.unchecked:
             self._check_kept()
         drawn = self._drawn()

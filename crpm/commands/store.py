@@ -16,9 +16,12 @@ def register(subparsers) -> None:
         "migrate-store",
         help="copy a shop into an empty store (SQLite <-> PostgreSQL) and check every report",
         description="Copies every table with its history and ids from --from into the empty"
-        " store --to (created or migrated first), then checks that every table has the same"
-        " rows, the stock ledger matches and every report agrees to the cent. Logins in"
-        " progress are not copied: people log in again on the new store.",
+        " store --to (created or migrated first), then checks that every table holds the same"
+        " rows with the same values, the stock ledger matches and every report agrees to the"
+        " cent. Logins in progress are not copied: people log in again on the new store."
+        " Stop the app first: the copy holds the source's write lock until the check is done,"
+        " so the app's writes wait meanwhile (on SQLite for 30 s, then they fail as busy), and"
+        " whatever the app writes to the old store after the copy is not in the new one.",
     )
     move.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL")
     move.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL")

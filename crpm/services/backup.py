@@ -36,6 +36,8 @@ class BackupService:
     def backup(self, actor: Actor, dest: str | Path, progress=None) -> dict:
         """Copy the store to `dest` (replaced atomically). Returns what was copied."""
         ensure(actor, "admin")
+        from crpm.analytics import mirrorfile  # when needed: the services load no DuckDB
+
         if self.store.dialect != "sqlite":
             raise ValidationError("store", POSTGRES_INSTEAD)
         source_path = self.store.path
@@ -53,6 +55,9 @@ class BackupService:
             ):
                 src.backup(out, pages=PAGES_PER_STEP, progress=_pages(progress))
                 out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                # Its own epoch: a mirror of the store is never taken for one of this file,
+                # even when someone copies it back by hand.
+                mirrorfile.renew_epoch(out)
             out.close()
             summary = inspect(temp)
             os.replace(temp, dest)
@@ -66,9 +71,13 @@ class BackupService:
         The checked copy is written beside the store and moved over it with os.replace; the
         old store's -wal and -shm files are removed so SQLite cannot replay them onto the new
         file, and the store's connections are closed so none reads the old one. Stop the app
-        (or anything else holding the store open) before restoring.
+        (or anything else holding the store open) before restoring. The analytics mirrors kept
+        beside the store are deleted and the store's epoch renewed, so none is caught up from:
+        a copy of the store as it was may hold edits the backup lacks, which its ids do not show.
         """
         ensure(actor, "admin")
+        from crpm.analytics import mirrorfile  # when needed: the services load no DuckDB
+
         summary = inspect(source)
         store_path = self.store.path
         store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +94,10 @@ class BackupService:
         finally:
             Path(temp).unlink(missing_ok=True)
         self.store.migrate()  # any migration the backup predates
+        with self.store.write() as conn:
+            mirrorfile.renew_epoch(conn)
         self.store.close()
+        mirrorfile.outdate_kept(self.store)
         return {**summary, "file": str(store_path)}
 
 

@@ -9,7 +9,10 @@ log's before/after JSON loses the person's identifying values. Admins only.
 What the rows held before must not stay readable in the file either. SQLite zeroes the pages it
 frees (`secure_delete`) and merges its search index; PostgreSQL keeps a changed or deleted row's
 old version as a dead tuple, so the tables an erasure touches are vacuumed right after it
-(ARCHITECTURE.md, "Erasure on PostgreSQL").
+(ARCHITECTURE.md, "Erasure on PostgreSQL"). Nor in the analytics mirrors kept in files: the
+erasure renews the store's epoch, so every mirror read before it is thrown away at its next
+sync or start, and deletes at once the kept files no running mirror holds
+(crpm/analytics/mirrorfile.py).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class ErasureService:
     def erase(self, actor: Actor, customer_id: int | None = None, user_id: int | None = None):
         """Erase the customer and/or the user (ids, already resolved); returns what went."""
         ensure(actor, "admin")
+        from crpm.analytics import mirrorfile  # when needed: the services load no DuckDB
+
         sqlite = self.store.dialect == "sqlite"
         with self.store.write() as conn:
             if sqlite:
@@ -95,8 +100,10 @@ class ErasureService:
             _scrub_free_text(conn, values)
             entity, entity_id = ("customer", customer["id"]) if customer else ("user", user["id"])
             audit.record(conn, actor, "erase", entity, entity_id, after=erased)
+            mirrorfile.renew_epoch(conn)
         if not sqlite:
             _vacuum(self.store)
+        mirrorfile.outdate_kept(self.store)
         return erased
 
 

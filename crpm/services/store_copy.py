@@ -10,8 +10,13 @@ filled as the rows arrive).
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import zip_longest
 
+from crpm.clock import TIME_FORMAT
 from crpm.db import latest_version
 from crpm.errors import ValidationError
 from crpm.permissions import SYSTEM, Actor, ensure
@@ -39,55 +44,77 @@ class CopyReport:
 
 
 def copy_store(actor: Actor, source, target) -> CopyReport:
-    """Copy every table of `source` into the empty `target`, then check the two agree."""
+    """Copy every table of `source` into the empty `target`, then check the two agree.
+
+    The source stays frozen throughout (`frozen()`: its write lock, which every writer of every
+    app process takes, around one snapshot): the copy and the check read one moment of it, and
+    a write attempted meanwhile waits for the end, or gives up as busy."""
     ensure(actor, "admin")
     # Each engine's latest, not one number: PostgreSQL has versions of its own (its search index).
     if any(store.schema_version() != latest_version(store.dialect) for store in (source, target)):
         raise ValidationError(
             "store", "the two stores are at different schema versions: open both with this version"
         )
+    if first_table_with_rows(source) is None:
+        # also what keeps a store from being copied onto itself: it would wait for its own lock
+        raise ValidationError("source", "the store is empty: there is nothing to move")
     refuse_unless_empty(target)
     report = CopyReport()
-    with target.write() as conn:
-        for table in TABLES:
-            report.rows[table] = copy_table(source, target, conn, table)
-    report.problems = differences(source, target)
+    with source.frozen() as reading:
+        with target.write() as conn:
+            for table in TABLES:
+                report.rows[table] = copy_table(reading, target, conn, table)
+        report.problems = differences(source, target)
     return report
 
 
-def refuse_unless_empty(target) -> None:
+def first_table_with_rows(store) -> str | None:
     for table in TABLES:
-        if target.query_one(f"SELECT count(*) FROM {table}")[0]:
-            raise ValidationError(
-                "target",
-                f"the store is not empty ({table} has rows): moving a shop needs an empty one",
-            )
+        if store.query_one(f"SELECT count(*) FROM {table}")[0]:
+            return table
+    return None
 
 
-def copy_table(source, target, conn, table: str) -> int:
+def refuse_unless_empty(target) -> None:
+    table = first_table_with_rows(target)
+    if table is not None:
+        raise ValidationError(
+            "target", f"the store is not empty ({table} has rows): moving a shop needs an empty one"
+        )
+
+
+def copy_table(reading, target, conn, table: str) -> int:
     columns = target.stored_columns(table)
     count = 0
-    with source.read() as reading:
-        cursor = reading.execute(f"SELECT {', '.join(columns)} FROM {table}")
-        while rows := cursor.fetchmany(BATCH):
-            target.insert_rows(conn, table, columns, [tuple(row) for row in rows])
-            count += len(rows)
+    for rows in batches(reading, f"SELECT {', '.join(columns)} FROM {table}"):
+        target.insert_rows(conn, table, columns, rows)
+        count += len(rows)
     if "id" in columns:
         target.continue_ids(conn, table)
     return count
 
 
+def batches(conn, sql: str):
+    """A query's rows as tuples, BATCH at a time, streamed from the store (on PostgreSQL a
+    server-side cursor): a store of any size in bounded memory."""
+    with closing(conn.stream(sql)) as cursor:
+        while rows := cursor.fetchmany(BATCH):
+            yield [tuple(row) for row in rows]
+
+
 def differences(source, target) -> list[str]:
-    """What differs between the two stores after a copy; empty when they agree."""
-    problems = [
-        f"{table}: {theirs} rows copied from {ours}"
-        for table in TABLES
-        if (ours := count(source, table)) != (theirs := count(target, table))
-    ]
-    problems += [
-        f"product #{product_id}: stock {stock} but movements sum to {moved}"
-        for product_id, stock, moved in ledger_mismatches(target.conn)
-    ]
+    """What differs between the two stores after a copy; empty when they agree. Each store is
+    read in one snapshot (the source's own frozen one when called inside `frozen()`)."""
+    with source.read() as ours, target.read() as theirs:
+        problems = [
+            problem
+            for table in TABLES
+            for problem in table_differences((source, ours), (target, theirs), table)
+        ]
+        problems += [
+            f"product #{product_id}: stock {stock} but movements sum to {moved}"
+            for product_id, stock, moved in ledger_mismatches(theirs)
+        ]
     source_reports, target_reports = every_report(source), every_report(target)
     problems += [
         f"report {name} differs" for name in source_reports
@@ -96,8 +123,62 @@ def differences(source, target) -> list[str]:
     return problems
 
 
-def count(store, table: str) -> int:
-    return store.query_one(f"SELECT count(*) FROM {table}")[0]
+def table_differences(first, second, table: str) -> list[str]:
+    """The first row where `table` differs between two (store, connection) pairs, both read
+    whole in key order, side by side; empty when every row and every value agree."""
+    columns = first[0].stored_columns(table)
+    key = list(first[0].key_order(table))
+    ours, theirs = (
+        rows_in_key_order(store, conn, table, columns) for store, conn in (first, second)
+    )
+    with closing(ours), closing(theirs):
+        for mine, copied in zip_longest(ours, theirs):
+            if mine != copied:
+                return [row_difference(table, columns, key, mine, copied)]
+    return []
+
+
+def rows_in_key_order(store, conn, table: str, columns: list[str]):
+    order = ", ".join(store.key_order(table).values())
+    for rows in batches(conn, f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"):
+        yield from (tuple(map(canonical, row)) for row in rows)
+
+
+def row_difference(table: str, columns: list[str], key: list[str], mine, copied) -> str:
+    """What two rows met at the same place in key order say: a row missing or added (their
+    keys differ, or one side has run out), else the columns whose values differ."""
+    places = [columns.index(name) for name in key]
+    keys = [
+        None if row is None else tuple(row[place] for place in places) for row in (mine, copied)
+    ]
+    if keys[0] != keys[1]:
+        return (
+            f"{table}: the source's row {shown(keys[0])} against the copy's {shown(keys[1])}:"
+            " rows missing or added"
+        )
+    changed = [
+        name for name, ours, theirs in zip(columns, mine, copied, strict=True) if ours != theirs
+    ]
+    return f"{table}: row {shown(keys[0])} differs in {', '.join(changed)}"
+
+
+def shown(key: tuple | None) -> str:
+    return "none" if key is None else ", ".join(map(str, key))
+
+
+def canonical(value):
+    """A stored value written one way whichever engine gave it: a whole number as an int
+    (from a bool, a float or a Decimal), a time as the stored UTC text, bytes as bytes."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(TIME_FORMAT)
+    if isinstance(value, bool | float | Decimal) and whole(value):
+        return int(value)
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def whole(number) -> bool:
+    exact = Decimal(number)
+    return exact.is_finite() and exact == exact.to_integral_value()
 
 
 def every_report(store) -> dict[str, list]:

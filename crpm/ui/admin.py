@@ -3,6 +3,8 @@ of these handlers to anyone but an admin."""
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from crpm.errors import ValidationError
@@ -44,9 +46,40 @@ AUDIT_COLUMNS = (
     Column("action", "Action"),
     Column("entity", "Record"),
     Column("entity_id", "Record ID", COUNT),
-    Column("before", "Before"),
-    Column("after", "After"),
+    Column("change", "Change"),
 )
+NOTHING = "(empty)"
+
+
+def audit_change(before: str | None, after: str | None) -> str:
+    """An audit row's stored fields (JSON) in words: "field: old → new" for a change, the value
+    alone for a record made, "field was value" for one removed."""
+    old, new = _fields(before), _fields(after)
+    return "; ".join(_field_change(key, old, new) for key in sorted(old.keys() | new.keys()))
+
+
+def _fields(stored: str | None) -> dict:
+    if not stored:
+        return {}
+    try:
+        fields = json.loads(stored)
+    except ValueError:
+        return {"value": stored}
+    return fields if isinstance(fields, dict) else {"value": fields}
+
+
+def _field_change(key: str, old: dict, new: dict) -> str:
+    if key not in old:
+        return f"{key}: {_shown(new[key])}"
+    if key not in new:
+        return f"{key} was {_shown(old[key])}"
+    return f"{key}: {_shown(old[key])} → {_shown(new[key])}"
+
+
+def _shown(value) -> str:
+    return NOTHING if value in (None, "") else str(value)
+
+
 ROLE_FILTERS = [("All", "all"), ("Admin", "admin"), ("Staff", "staff"), ("Customer", "customer")]
 ACTIVE_FILTERS = [("All", "all"), ("Active", "active"), ("Inactive", "inactive")]
 ROLES = ["staff", "admin", "customer"]
@@ -225,6 +258,7 @@ class AdminHandlers:
             customer_id=optional_id(customer_id, "customer"),
             user=str(user or "").strip() or None,
         )
+        self.ctx.resync_analytics_in_background()
         info("The person is erased")
         shown = ", ".join(f"{md(key)}: {md(value)}" for key, value in sorted(result.items()))
         return f"Erased. {shown}", ""
@@ -247,7 +281,8 @@ class AdminHandlers:
             page_size,
         )
         info = page_info(found, number, "audit row", bool(entity or entity_id))
-        return table(found.items, AUDIT_COLUMNS, self.ctx.shop.time), info, number
+        rows = [{**row, "change": audit_change(row["before"], row["after"])} for row in found.items]
+        return table(rows, AUDIT_COLUMNS, self.ctx.shop.time), info, number
 
     @guarded
     def find_audit_records(self, query, kind, request: gr.Request):
@@ -268,10 +303,11 @@ class AdminHandlers:
         picked_kind, _, number = choices[0][1].partition(":")
         return found, picked_kind, int(number)
 
-    @staticmethod
     @guarded
-    def pick_row(event: gr.SelectData):
-        return str(clicked_id(event))
+    def pick_user_row(self, event: gr.SelectData, request: gr.Request):
+        """A clicked row's login, picked in the "Change a user" form."""
+        user = self.accounts.get_user(self.ctx.actor(request), clicked_id(event))
+        return gr.Dropdown(choices=[(Pickers.user_label(user), user.id)], value=user.id)
 
 
 def record_choices(ctx: UIContext, pickers: Pickers, actor, query: str, kinds: list) -> list:
@@ -303,8 +339,11 @@ def build_users(ctx: UIContext) -> list[dict]:
     )
     with gr.Row(equal_height=False):
         with gr.Column(elem_classes="crpm-card", elem_id="user-manage"):
-            gr.Markdown("### Change a user\nClick a row above or type an ID or login name.")
-            user = gr.Textbox(label="User")
+            gr.Markdown("### Change a user\nClick a row above or find the login.")
+            with gr.Row(equal_height=True):
+                _, user = picker(
+                    handlers.pickers.find_users, "Find the login", "Login name or #ID", "User"
+                )
             with gr.Row(equal_height=True):
                 new_role = gr.Dropdown(ROLES, value="staff", label="Role")
                 set_role = gr.Button("Set role", scale=0, min_width=100)
@@ -335,7 +374,7 @@ def build_users(ctx: UIContext) -> list[dict]:
             add = gr.Button("Add login", variant="primary")
             added = gr.Markdown()
 
-    pager.table.select(handlers.pick_row, None, user, **private)
+    pager.table.select(handlers.pick_user_row, None, user, **private)
     add.click(
         handlers.create_user,
         [username, password, add_role, customer],

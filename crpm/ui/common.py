@@ -179,13 +179,15 @@ class Opener:
     """How a record is opened from outside its tab (the global search): the tab it lives in,
     the handler `fn(record_id, request)` that draws it, the components it draws into, and the
     component holding the record's ID when `fn` does not set it; `inner` is (a gr.Tabs inside
-    the tab, the id of the sub-tab to show)."""
+    the tab, the id of the sub-tab to show); `anchor` is the elem_id of what the page scrolls to
+    once the record is drawn."""
 
     tab: str
     fn: Callable
     outputs: list
     key: object = None
     inner: tuple | None = None
+    anchor: str | None = None
 
 
 @dataclass
@@ -218,6 +220,14 @@ class UIContext:
     def _warm_up_analytics(self) -> None:
         wait_for_server(self.settings.host, self.settings.port, timeout_s=60)
         self.analytics.warm_up()
+
+    def resync_analytics_in_background(self) -> threading.Thread | None:
+        """After an erasure: an engine already open syncs now, in a daemon thread, so that its
+        kept file loses the person at once rather than at the next report (the sync sees the
+        store's new epoch and loads a new file). None if no engine is open."""
+        with self._analytics_lock:
+            engine = self._analytics
+        return None if engine is None else engine.warm_up_in_background()
 
     def actor(self, request) -> Actor:
         return acting_user(self.services, request)

@@ -247,14 +247,22 @@ def build_import(handlers: DataHandlers) -> None:
             elem_id="import-preview",
         )
     inputs = [kind, file, update]
+    # One queue for the reset, the check and the run, taken in the order they were sent: a new
+    # file's reset can no longer land after a quick Check and wipe its answer.
+    in_order = dict(concurrency_id="import", concurrency_limit=1)
     check.click(
         handlers.import_check,
         inputs,
         [summary, problems, preview, confirm],
         api_name="import_check",
+        **in_order,
     )
     confirm_yes.click(
-        handlers.import_run, inputs, [summary, problems, confirm], api_name="import_run"
+        handlers.import_run,
+        inputs,
+        [summary, problems, confirm],
+        api_name="import_run",
+        **in_order,
     )
     reset = dict(
         fn=handlers.import_reset,
@@ -262,6 +270,7 @@ def build_import(handlers: DataHandlers) -> None:
         outputs=[hint, summary, problems, preview, confirm],
         api_visibility="private",
         show_progress="hidden",
+        **in_order,
     )
     for listener in (kind.input, update.input, file.change):
         listener(**reset)

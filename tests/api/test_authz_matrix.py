@@ -109,7 +109,7 @@ RULES = {
     # dashboard shell
     "show_role_tabs": rule(LOGGED_IN),
     "home_on_open": rule(LOGGED_IN),  # a customer gets nothing back: their page hides Home
-    "pick_row": rule(LOGGED_IN, event_data=SELECT),
+    "pick_user_row": rule(ADMIN, event_data=SELECT),
     # home and analytics
     "home_overview": rule(STAFF),
     "analytics_page": rule(STAFF, lambda w: ["Last 30 days", None, None, "auto"]),

@@ -41,11 +41,12 @@ from tests.support import (
 pytestmark = [pytest.mark.api, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("CRPM_FUZZ_EXAMPLES", "3"))
+ADMIN_PASSWORD = "fuzz-admin-Secret-3e"
 LOGINS = {
+    "admin": ("admin", ADMIN_PASSWORD),
     "staff": ("fuzz-clerk", "fuzz-staff-Secret-1q"),
     "customer": ("fuzz.customer@example.com", "fuzz-customer-Secret-2w"),
 }
-ADMIN_PASSWORD = "fuzz-admin-Secret-3e"
 
 ODD_TEXT = [
     "",
@@ -277,8 +278,8 @@ SELECT_HUGE = {"index": [0, 0], "value": 1, "row_value": [10**30], "selected": T
 SELECT_ODD = {"index": -7, "value": "", "row_value": [], "selected": False}
 # inputs the fuzz found answered with a crash, an empty error or a broken stream (now refused)
 FOUND = [
-    ("pick_row", "staff", [], SELECT_HUGE),  # the huge ID broke the answer's stream
-    ("pick_row", "staff", [], SELECT_ODD),
+    ("pick_user_row", "admin", [], SELECT_HUGE),  # the huge ID broke the answer's stream
+    ("pick_user_row", "admin", [], SELECT_ODD),
     ("remove_line", "staff", [[{"product_id": 1, "quantity": 1}]], SELECT_ODD),
     ("remove_quote_line", "customer", [5], SELECT_HUGE),
     ("request_quote", "customer", [-552, "' OR 1=1 --"], None),

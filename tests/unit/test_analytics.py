@@ -749,6 +749,30 @@ def test_postgresql_sales_ending_in_any_order_are_all_counted_once(pg_url, clock
             assert got == fresh_summary(services)
 
 
+def test_postgresql_imported_purchases_after_rolled_back_sales_are_in_the_next_report(
+    pg_url, clock, tmp_path
+):
+    """Rolled-back sales move the sequences past the highest id and a report settles their
+    ids; an import then writes purchases: they draw ids above the settled ones (not max(id)
+    plus the file line, which fell among them and was never read), so the report has them."""
+    with shop_of_one_sale(pg_url, clock) as (services, engine, stack, template):
+        for _ in range(3):
+            conn = open_sale(pg_url, template)[0]
+            stack.callback(conn.close)
+            conn.rollback()
+        assert engine.summary(SYSTEM).orders == 1  # the rolled-back ids are settled now
+        path = tmp_path / "purchases.csv"
+        path.write_text(
+            "order_ref,customer_email,sku,quantity,unit_price,purchased_at\n"
+            "I-1,ann@example.com,W,2,4.00,2024-01-02 10:00:00\n"
+            "I-2,ann@example.com,W,1,4.00,2024-01-03 10:00:00\n"
+        )
+        assert services.imports.run(SYSTEM, "purchases", path).created == 2
+        after = engine.summary(SYSTEM)
+        assert (after.orders, after.units_sold, after.revenue_cents) == (3, 6, 750 + 3 * 400)
+        assert after == fresh_summary(services)
+
+
 def test_postgresql_writers_take_their_transaction_id_before_any_row_id(pg_url):
     """Migration 010, which the sync's proof rests on: an INSERT into any table the mirror reads
     assigns the transaction id before computing a row (so even one that inserts nothing has it)."""

@@ -14,9 +14,10 @@ import pytest
 
 from crpm.analytics import Analytics
 from crpm.analytics import mirrorfile as mf
-from crpm.config import cache_dir
+from crpm.config import Settings, cache_dir
 from crpm.permissions import SYSTEM
 from crpm.services import open_services
+from crpm.ui.common import UIContext
 from tests.unit.test_analytics import FROM, open_sale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,3 +267,195 @@ def test_a_cache_folder_that_cannot_be_made_keeps_the_mirror_in_memory(
         with contextlib.closing(engine):
             assert engine._mirror.kept is None
             assert engine.summary(SYSTEM).orders == 2
+
+
+def test_a_file_corrupt_in_a_block_is_rebuilt(services, shop):
+    """DuckDB's error for it reads "... in block at location ...": not another process's lock."""
+    shop.sell(2)
+    report(services.store)
+    path = kept_file(services.store)
+    with path.open("r+b") as file:
+        file.seek(3 * 4096)  # the first block after the file's headers
+        file.write(b"\x5a" * 4096)
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        assert engine.summary(SYSTEM).orders == 2
+        assert engine._mirror.kept is not None  # a new file, not memory
+    assert report(services.store)[1] == 0
+
+
+HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_file_another_program_has_open_is_left_alone(services, shop):
+    """DuckDB's own lock (not a slot's): the mirror stays in memory and the file is untouched."""
+    shop.sell(2)
+    report(services.store)
+    path = kept_file(services.store)
+    before = path.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        engine = Analytics(services.store)
+        with contextlib.closing(engine):
+            assert engine._mirror.kept is None
+            assert engine.summary(SYSTEM).orders == 2
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=120)
+    assert path.read_bytes() == before
+
+
+def test_a_check_of_the_kept_file_that_failed_is_done_again(services, shop):
+    """The check's first try raises; the next sync checks again and finds the copy stale."""
+    shop.sell(2)
+    report(services.store)
+    with contextlib.closing(duckdb.connect(str(kept_file(services.store)))) as con:
+        con.execute(
+            "UPDATE movements SET quantity = quantity + 1 WHERE id = ?", (newest_movement(con),)
+        )
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        mirror = engine._mirror
+        holds = mirror._holds
+        mirror._holds = fail_once(holds, duckdb.IOException("the check's query failed"))
+        with pytest.raises(duckdb.IOException):
+            engine.summary(SYSTEM)
+        assert engine.summary(SYSTEM) == fresh(services.store)
+        assert mirror.loads == 1
+
+
+def newest_movement(con) -> int:
+    return con.execute("SELECT max(id) FROM movements").fetchone()[0]
+
+
+def fail_once(function, error: Exception):
+    calls = []
+
+    def failing(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise error
+        return function(*args)
+
+    return failing
+
+
+# --- what no kept copy may outlive: an erasure, a restore ---------------------------------------
+
+ZELDA = ("Zelda Quimby", "zelda.quimby@example.com")
+
+
+def mirror_files(store) -> list[Path]:
+    """Every slot's DuckDB file and WAL of the store's kept mirror (not their locks)."""
+    base = kept_file(store)
+    pattern = base.name.replace(".mirror.", ".mirror*.") + "*"
+    return sorted(path for path in base.parent.glob(pattern) if path.suffix != ".lock")
+
+
+def leaks(store, values=ZELDA) -> list[str]:
+    """What of `values` the kept mirror's files still hold, read as bytes."""
+    return [
+        f"{path.name}: {value}"
+        for path in mirror_files(store)
+        for value in values
+        if value.encode() in path.read_bytes()
+    ]
+
+
+def zelda_buys(services, shop) -> int:
+    zelda = services.customers.add(SYSTEM, *ZELDA).id
+    services.purchases.record(SYSTEM, zelda, [(shop.widget, 5)], purchased_at=FROM)
+    return zelda
+
+
+def top_names(store) -> list[str]:
+    engine = Analytics(store)
+    with contextlib.closing(engine):
+        return engine.top_customers(SYSTEM)["name"].tolist()
+
+
+def test_an_erasure_deletes_the_kept_files_no_engine_holds(services, shop):
+    shop.sell(1)
+    zelda = zelda_buys(services, shop)
+    report(services.store)
+    assert leaks(services.store)  # the test's premise: the closed engine's file holds her
+    services.accounts.erase_person(SYSTEM, customer_id=zelda)
+    assert leaks(services.store) == []
+    assert top_names(services.store) == [f"Erased customer #{zelda}", "Ann"]
+
+
+def test_an_erasure_reaches_the_file_of_a_running_engine(services, shop):
+    shop.sell(1)
+    zelda = zelda_buys(services, shop)
+    engine = Analytics(services.store)
+    with contextlib.closing(engine):
+        engine.summary(SYSTEM)
+        services.accounts.erase_person(SYSTEM, customer_id=zelda)
+        assert engine.summary(SYSTEM) == fresh(services.store)  # its next sync
+        assert leaks(services.store) == []
+    assert leaks(services.store) == []
+    assert top_names(services.store) == [f"Erased customer #{zelda}", "Ann"]
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["engine stopped", "engine left open"])
+def test_a_restore_throws_every_kept_mirror_away(db_path, tmp_path, clock, held):
+    """Only an edit separates the backup from the store: no id tells the kept copy is newer."""
+    services = open_services(db_path, clock)
+    shop = Shop(services)
+    shop.sell(2)
+    report(services.store)  # the store's identity is made: the backup holds it too
+    services.backups.backup(SYSTEM, tmp_path / "backup.db")
+    services.customers.update(SYSTEM, shop.ann, name="Ann Edited")
+    engine = Analytics(services.store)
+    assert engine.top_customers(SYSTEM)["name"].tolist() == ["Ann Edited"]
+    if not held:
+        engine.close()
+    services.backups.restore(SYSTEM, tmp_path / "backup.db")
+    if held:
+        engine.close()  # an app left running: its file is written to the last
+    services = open_services(db_path, clock)
+    with contextlib.closing(services.store):
+        # Back to the ids the kept copy stood at, without touching the customer.
+        services.products.update(SYSTEM, shop.widget, name="Widget 2")
+        assert top_names(services.store) == ["Ann"]
+
+
+def test_a_backup_copied_back_by_hand_is_not_caught_up_from(db_path, tmp_path, clock):
+    services = open_services(db_path, clock)
+    shop = Shop(services)
+    shop.sell(2)
+    report(services.store)  # the store's identity is made: the backup holds it too
+    services.backups.backup(SYSTEM, tmp_path / "backup.db")
+    services.customers.update(SYSTEM, shop.ann, name="Ann Edited")
+    assert top_names(services.store) == ["Ann Edited"]
+    services.store.close()
+    shutil.copy(tmp_path / "backup.db", db_path)
+    services = open_services(db_path, clock)
+    with contextlib.closing(services.store):
+        services.products.update(SYSTEM, shop.widget, name="Widget 2")
+        assert top_names(services.store) == ["Ann"]
+
+
+def test_after_an_erasure_the_dashboard_resyncs_its_open_engine_at_once(services, shop):
+    zelda = zelda_buys(services, shop)
+    ctx = UIContext(services, Settings())
+    try:
+        assert ctx.resync_analytics_in_background() is None  # no engine yet: nothing to do
+        ctx.analytics.summary(SYSTEM)
+        services.accounts.erase_person(SYSTEM, customer_id=zelda)
+        assert leaks(services.store)  # the open engine's file, until it syncs
+        ctx.resync_analytics_in_background().join(timeout=300)
+        assert leaks(services.store) == []
+    finally:
+        ctx.close()

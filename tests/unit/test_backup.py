@@ -9,6 +9,7 @@ import pytest
 
 from crpm import demo
 from crpm.__main__ import main
+from crpm.analytics.mirrorfile import EPOCH_KEY
 from crpm.db import Store
 from crpm.errors import PermissionDenied, ValidationError
 from crpm.permissions import SYSTEM
@@ -56,7 +57,7 @@ def test_backup_while_purchases_are_recorded_holds_every_earlier_purchase(
 def test_restore_replaces_the_store_and_removes_its_stale_wal(services, shop, actor, tmp_path):
     demo.generate(services.store, 10, 5, 50)
     services.backups.backup(actor, tmp_path / "b.db")
-    wanted = store_snapshot(services.store)
+    wanted = without_epoch(store_snapshot(services.store))
     target = tmp_path / "other.db"
     other = open_services(target)
     other.customers.add(shop.actor, "Someone", email="someone@example.com")
@@ -69,9 +70,16 @@ def test_restore_replaces_the_store_and_removes_its_stale_wal(services, shop, ac
     )
     again = open_services(target)
     try:
-        assert store_snapshot(again.store) == wanted
+        assert without_epoch(store_snapshot(again.store)) == wanted
     finally:
         again.store.close()
+
+
+def without_epoch(snapshot: dict) -> dict:
+    """A store's rows but the analytics mirrors' epoch, which a backup and a restore renew
+    (crpm/analytics/mirrorfile.py): no copy of the store as it was is caught up from."""
+    settings = [row for row in snapshot["shop_settings"] if row[0] != EPOCH_KEY]
+    return {**snapshot, "shop_settings": settings}
 
 
 def corrupt(path):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
 import pytest
 
 from crpm import demo
 from crpm.__main__ import main
 from crpm.db import open_store
-from crpm.errors import PermissionDenied, ValidationError
+from crpm.errors import PermissionDenied, StoreBusy, ValidationError
 from crpm.permissions import SYSTEM
-from crpm.services import open_services
+from crpm.services import open_services, store_copy
 from crpm.services.store_copy import LEFT_BEHIND, TABLES, copy_store, differences
 from crpm.services.taxes import TaxService
 from tests.support import STAFF, TABLES_SQL, store_snapshot
@@ -61,6 +64,126 @@ def test_the_check_finds_a_copy_that_differs(shop_file, tmp_path, clock):
     problems = differences(source, target)
     assert any(problem.startswith("report summary differs") for problem in problems), problems
     source.close(), target.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        (
+            "UPDATE tickets SET subject = 'Changed' WHERE id = 1",
+            "tickets: row 1 differs in subject",
+        ),
+        ("UPDATE users SET active = 0 WHERE id = 1", "users: row 1 differs in active"),
+        ("UPDATE shop_settings SET value = 'Other' WHERE key = 'name'", "shop_settings: row name"),
+        ("DELETE FROM ticket_events WHERE id = 6", "ticket_events: the source's row 6 against"),
+    ],
+)
+def test_the_check_reads_every_value_of_tables_no_report_reads(
+    shop_file, store_location, clock, change, found
+):
+    """Users, tickets, settings: no report reads them, so each of their values is compared."""
+    source, target = opened(shop_file, clock), opened(store_location, clock)
+    assert copy_store(SYSTEM, source, target).ok
+    with target.write() as conn:
+        conn.execute(change)
+    problems = differences(source, target)
+    assert [problem for problem in problems if problem.startswith(found)] == problems, problems
+    assert len(problems) == 1
+    source.close(), target.close()
+
+
+def shop_on(engine, shop_file, request):
+    """The demo shop on `engine`: its SQLite file, or moved into a fresh PostgreSQL schema."""
+    if engine == "sqlite":
+        return shop_file
+    url = request.getfixturevalue("pg_url")
+    assert main(["migrate-store", "--from", str(shop_file), "--to", url]) == 0
+    return url
+
+
+def impatient(store) -> None:
+    """This thread's writes on `store` give up at once rather than wait for the write lock."""
+    waiting = "PRAGMA busy_timeout=0" if store.dialect == "sqlite" else "SET lock_timeout = '50ms'"
+    store.conn.execute(waiting)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_no_write_lands_on_the_source_while_it_is_copied(
+    engine, shop_file, tmp_path, clock, monkeypatch, request
+):
+    """Another app process writing mid-copy meets the source's write lock: it waits (here it
+    gives up at once, to be seen) and its write comes after the copy, which agrees throughout."""
+    location = shop_on(engine, shop_file, request)
+    source, target = opened(location, clock), opened(tmp_path / "copy.db", clock)
+    other_app = open_services(location, clock)
+    impatient(other_app.store)
+    copy_table, refused = store_copy.copy_table, []
+
+    def copy_then_write(reading, into, conn, table):
+        copied = copy_table(reading, into, conn, table)
+        if table == "customers":
+            with pytest.raises(StoreBusy):
+                other_app.customers.add(STAFF, name="Mid Copy", email="mid@example.com")
+            refused.append(table)
+        return copied
+
+    monkeypatch.setattr(store_copy, "copy_table", copy_then_write)
+    monkeypatch.setattr(store_copy, "BATCH", 100)  # the copy and the check read in batches
+    report = copy_store(SYSTEM, source, target)
+    assert refused == ["customers"]
+    assert report.ok, report.problems
+    added = other_app.customers.add(STAFF, name="After Copy", email="after@example.com")
+    assert target.query_one("SELECT max(id) FROM customers")[0] == added.id - 1
+    source.close(), target.close(), other_app.store.close()
+
+
+WAITING_FOR_THE_WRITE_LOCK = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    " AND classid = ? AND objid = current_schema()::regnamespace::oid"
+)
+
+
+def waiting(watcher) -> bool:
+    """Whether a writer of the watcher's store waits for the write lock."""
+    from crpm.pgstore import WRITE_LOCK_KEY
+
+    return watcher.execute(WAITING_FOR_THE_WRITE_LOCK, (WRITE_LOCK_KEY,)).fetchone()[0] > 0
+
+
+def until(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came"
+        time.sleep(0.05)
+
+
+def test_postgresql_a_write_during_the_copy_waits_and_lands_after_it(
+    shop_file, pg_url, tmp_path, clock, monkeypatch
+):
+    """An app writing mid-copy with no timeout of its own: its write waits for the end of the
+    check, then lands on the old store, and the copy (taken before it) still agrees."""
+    assert main(["migrate-store", "--from", str(shop_file), "--to", pg_url]) == 0
+    source, target = opened(pg_url, clock), opened(tmp_path / "copy.db", clock)
+    other_app, watcher = open_services(pg_url, clock), source.connect()
+    copy_table, writes = store_copy.copy_table, ThreadPoolExecutor(1)
+    add = partial(other_app.customers.add, STAFF, name="Mid Copy", email="mid@example.com")
+    added = []
+
+    def copy_then_write(reading, into, conn, table):
+        copied = copy_table(reading, into, conn, table)
+        if table == "customers":
+            added.append(writes.submit(add))
+            until(lambda: added[0].done() or waiting(watcher))
+            assert not added[0].done()  # it waits: the source takes no write mid-copy
+        return copied
+
+    monkeypatch.setattr(store_copy, "copy_table", copy_then_write)
+    report = copy_store(SYSTEM, source, target)
+    assert report.ok, report.problems
+    customer = added[0].result(timeout=120)
+    assert target.query_one("SELECT max(id) FROM customers")[0] == customer.id - 1
+    writes.shutdown(), watcher.close()
+    source.close(), target.close(), other_app.store.close()
 
 
 def test_it_refuses_a_target_that_is_not_empty_and_changes_nothing(shop_file, tmp_path, clock):
@@ -113,6 +236,13 @@ def test_sqlite_to_postgresql_and_back_every_report_equal(shop_file, pg_url, tmp
 def test_the_cli_refuses_a_busy_target_with_one_line(shop_file, capsys):
     assert main(["migrate-store", "--from", str(shop_file), "--to", str(shop_file)]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_an_empty_store_is_not_moved_nor_copied_onto_itself(store_location, capsys):
+    location = str(store_location)
+    opened(location, None).close()
+    assert main(["migrate-store", "--from", location, "--to", location]) == 2
+    assert "nothing to move" in capsys.readouterr().err
 
 
 def test_a_moved_shops_reports_catch_up_rather_than_load_everything_again(shop_file, pg_url):

@@ -39,6 +39,8 @@ UPDATABLE = {
         "stock",
     ),
 }
+# The staged rows of the purchases not yet in the store.
+NEW_ROWS = " FROM staged s JOIN orders o ON o.order_ref = s.order_ref WHERE o.new"
 
 
 def _present_columns(spec: Spec, report: ImportReport) -> list[str]:
@@ -113,9 +115,8 @@ def write(store: BaseStore, actor: Actor, spec: Spec, report: ImportReport, prog
         deferred = _tables_to_defer(conn, spec, report) if store.dialect == "sqlite" else ()
         with indexes_built_after(conn, deferred):
             if spec.kind == "purchases":
-                _write_purchases(conn, actor, now)
-                for table in ("purchases", "purchase_lines"):  # their ids came from the file
-                    store.continue_ids(conn, table)
+                if report.created:
+                    _write_purchases(store, conn, actor, now)
             else:
                 _write_records(conn, actor, spec, report, now)
         audit.record(conn, actor, "import", spec.entity, None, after=_audit_counts(report))
@@ -207,16 +208,18 @@ def _stock_movements(conn, actor: Actor, now: str, condition: str, quantity: str
     return stock.record_movements(conn, rows)
 
 
-def _write_purchases(conn, actor: Actor, now: str) -> None:
+def _write_purchases(store: BaseStore, conn, actor: Actor, now: str) -> None:
     """Purchases in file order, their lines, and returns; no stock movements (history only).
 
-    Ids are the current maximum plus the file line (of the purchase's first row, of the line's
+    Ids are a base the store reserves (`reserve_ids`: on PostgreSQL drawn from the sequence,
+    as the analytics sync needs) plus the file line (of the purchase's first row, of the line's
     row): set-based, and a return finds its line without a lookup. Ids may skip; they only grow.
     """
+    spans = conn.execute(f"SELECT max(o.line), max(s.line){NEW_ROWS}").fetchone()
     params = {
         "user": actor.username,
-        "purchase": conn.execute("SELECT coalesce(max(id), 0) FROM purchases").fetchone()[0],
-        "line": conn.execute("SELECT coalesce(max(id), 0) FROM purchase_lines").fetchone()[0],
+        "purchase": store.reserve_ids(conn, "purchases", spans[0]),
+        "line": store.reserve_ids(conn, "purchase_lines", spans[1]),
     }
     conn.execute(
         "INSERT INTO purchases (id, customer_id, purchased_at, recorded_by, source, order_ref,"
@@ -228,12 +231,11 @@ def _write_purchases(conn, actor: Actor, now: str) -> None:
         " ORDER BY o.line",
         params,
     )
-    new_rows = " FROM staged s JOIN orders o ON o.order_ref = s.order_ref WHERE o.new"
     conn.execute(
         "INSERT INTO purchase_lines (id, purchase_id, product_id, quantity, unit_price_cents,"
         " discount_cents, tax_rate, net_cents, tax_cents) SELECT :line + s.line,"
         " :purchase + o.line, s.product_id, s.quantity, s.unit_price_cents, s.discount_cents,"
-        f" s.tax_rate, s.net_cents, s.tax_cents{new_rows} ORDER BY s.line",
+        f" s.tax_rate, s.net_cents, s.tax_cents{NEW_ROWS} ORDER BY s.line",
         params,
     )
     conn.execute(
@@ -241,6 +243,6 @@ def _write_purchases(conn, actor: Actor, now: str) -> None:
         " discount_cents, net_cents, tax_cents) SELECT :line + s.line, s.returned_quantity,"
         " s.returned_at, :user, 'imported', s.returned_discount_cents, s.returned_net_cents,"
         " s.returned_tax_cents"
-        f"{new_rows} AND s.returned_quantity > 0 ORDER BY s.returned_at, s.line",
+        f"{NEW_ROWS} AND s.returned_quantity > 0 ORDER BY s.returned_at, s.line",
         params,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue
 import random
 import statistics
 import sys
@@ -273,12 +274,23 @@ def process_rate(location: str, name: str, count: int, seed: int) -> tuple[float
     ]
     for child in children:
         child.start()
-    results = [out.get() for _ in children]
-    for child in children:
-        child.join()
-        assert child.exitcode == 0, f"a {name} process failed"
+    results = collect(out, children, name)
     started, ended = min(r[0] for r in results), max(r[1] for r in results)
     return share * PROCESSES / (ended - started), share * PROCESSES / sum(r[2] for r in results)
+
+
+def collect(out, children: list, name: str) -> list[tuple]:
+    """Each child's result, or an error as soon as one of them has died without one."""
+    results = []
+    while len(results) < len(children):
+        try:
+            results.append(out.get(timeout=5))
+        except queue.Empty:
+            if any(child.exitcode not in (None, 0) for child in children):
+                raise RuntimeError(f"a {name} process failed") from None
+    for child in children:
+        child.join()
+    return results
 
 
 def write_rows(location, count: int, runs: int) -> list[tuple]:

@@ -400,6 +400,6 @@ def test_a_customer_login_is_made_for_the_customer_picked_and_its_audit_rows_fil
     user_id = desk_app.services.accounts.get_user(staff, "wes.picked@example.com").id
     rows = call(admin, "audit_log", "user", user_id, 1, 25)[0]["data"]
     assert {(row[4], row[5]) for row in rows} == {("user", user_id)}
-    assert rows[0][3] == "create" and "wes.picked@example.com" in rows[0][7]
+    assert rows[0][3] == "create" and "wes.picked@example.com" in rows[0][6]
     with pytest.raises(AppError, match="Customer: 'x' is not an ID"):
         call(admin, "create_user", "", PASSWORDS["reset"], "customer", "x")

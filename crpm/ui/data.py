@@ -11,6 +11,8 @@ answers any logged-in user.
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 import pandas as pd
 
@@ -26,6 +28,7 @@ from crpm.ui.common import (
     count,
     data_table,
     guarded,
+    headings,
     info,
     md,
     table,
@@ -187,13 +190,6 @@ class DataHandlers:
             warning(f"Nothing imported: {count(report.problem_count, 'problem')} in the file")
         return run_summary(report), problems_table(report), confirm_button(False)
 
-    @staticmethod
-    def import_reset(kind):
-        """A new file, kind or update choice needs a new check before it can be imported."""
-        hint = f"Columns for {kind}: {COLUMNS_HELP.get(kind, '')}"
-        empty = table([], PROBLEM_COLUMNS)
-        return hint, "", empty, pd.DataFrame(columns=["Line"]), confirm_button(False)
-
     @guarded
     def backup_section(self, request: gr.Request):
         """Show the backup part to admins (comfort only: the service refuses everyone else)."""
@@ -247,33 +243,31 @@ def build_import(handlers: DataHandlers) -> None:
             elem_id="import-preview",
         )
     inputs = [kind, file, update]
-    # One queue for the reset, the check and the run, taken in the order they were sent: a new
-    # file's reset can no longer land after a quick Check and wipe its answer.
-    in_order = dict(concurrency_id="import", concurrency_limit=1)
     check.click(
         handlers.import_check,
         inputs,
         [summary, problems, preview, confirm],
         api_name="import_check",
-        **in_order,
     )
     confirm_yes.click(
-        handlers.import_run,
-        inputs,
-        [summary, problems, confirm],
-        api_name="import_run",
-        **in_order,
+        handlers.import_run, inputs, [summary, problems, confirm], api_name="import_run"
     )
-    reset = dict(
-        fn=handlers.import_reset,
-        inputs=kind,
-        outputs=[hint, summary, problems, preview, confirm],
-        api_visibility="private",
-        show_progress="hidden",
-        **in_order,
-    )
+    # A new file, kind or update choice needs a new check. The reset runs in the browser, so it
+    # cannot land after a quick Check (a server event could) and wipe its answer.
+    reset = dict(fn=None, inputs=kind, outputs=[hint, summary, problems, preview, confirm])
     for listener in (kind.input, update.input, file.change):
-        listener(**reset)
+        listener(**reset, js=reset_script(), show_progress="hidden")
+
+
+def reset_script() -> str:
+    """The page script behind the import form's reset: the kind's column hint, no answer, no
+    problems, no preview, the Import button off."""
+    hints = {kind: f"Columns for {kind}: {text}" for kind, text in COLUMNS_HELP.items()}
+    problems = {"headers": headings(PROBLEM_COLUMNS), "data": []}
+    preview = {"headers": ["Line"], "data": []}
+    off = {"__type__": "update", "interactive": False, "variant": "secondary"}
+    answers = f"'', {json.dumps(problems)}, {json.dumps(preview)}, {json.dumps(off)}"
+    return f"(kind) => [{json.dumps(hints)}[kind] || '', {answers}]"
 
 
 def build_export() -> None:

@@ -261,7 +261,6 @@ RULES = {
     "describe_import_run": rule(
         STAFF, lambda w: ["customers", w.upload(new_customers_csv()), False]
     ),
-    "import_reset": rule(LOGGED_IN, lambda w: ["products"]),
     "backup_section": rule(LOGGED_IN),
 }
 # download route (crpm/ui/downloads.py) -> who may follow it; the others get 401 or 403

@@ -65,6 +65,15 @@ def test_upload_check_confirm_and_see_the_rows_in_customers(page, site, shoot, t
     expect(page.locator("#import-preview")).to_contain_text(emails[1])
     expect(confirm).to_be_enabled()
     shoot(page, "import-checked")
+    # another kind needs a new check: the answer, the preview and the Import button go
+    page.get_by_role("radio", name="products").check()
+    expect(confirm).to_be_disabled()
+    expect(page.get_by_text("Columns for products:")).to_be_visible()
+    expect(page.locator("#import-summary")).not_to_contain_text("No problems")
+    expect(page.locator("#import-preview")).not_to_contain_text(emails[1])
+    page.get_by_role("radio", name="customers").check()
+    page.locator("#import-check").click()
+    expect(confirm).to_be_enabled()
 
     confirm.click()
     question = page.locator("#confirm-import_run")

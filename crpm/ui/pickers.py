@@ -16,17 +16,24 @@ PICKER_LIMIT = 20
 PRIVATE = {"api_visibility": "private"}
 
 
-def typed_first(query: str, get, listed) -> list:
-    """The record whose ID was typed ("12" or "#12"), when `get` finds it, then the listed
-    ones, each once."""
-    found = []
+def typed_first(query: str, get, listed, by_name=None) -> list:
+    """The record whose ID was typed ("12" or "#12") when `get` finds it, or else the one
+    `by_name` finds named exactly as typed, then the listed ones, each once."""
     wanted = query.lstrip("#")
     if is_digits(wanted):
-        try:
-            found.append(get(int(wanted)))
-        except NotFound:
-            pass
-    return found + [record for record in listed if record.id not in {r.id for r in found}]
+        first = found_or_none(get, int(wanted))
+    else:
+        first = found_or_none(by_name, query) if by_name else None
+    if first is None:
+        return list(listed)
+    return [first, *(record for record in listed if record.id != first.id)]
+
+
+def found_or_none(get, key):
+    try:
+        return get(key)
+    except NotFound:
+        return None
 
 
 class Pickers:
@@ -85,10 +92,15 @@ class Pickers:
         return f"{record.sku} · {record.name} · {price} · {record.stock} in stock"
 
     def users(self, actor, query: str) -> list:
-        """Logins whose name contains the query, and the login whose #ID was typed (admins)."""
+        """Logins whose name contains the query, after the login whose #ID or exact name was
+        typed (admins)."""
         accounts = self.ctx.services.accounts
         page = accounts.list_users(actor, search=query, limit=PICKER_LIMIT)
-        return typed_first(query, lambda user_id: accounts.get_user(actor, user_id), page.items)
+
+        def get(key):
+            return accounts.get_user(actor, key)
+
+        return typed_first(query, get, page.items, by_name=get)
 
     @staticmethod
     def user_label(user) -> str:

@@ -275,6 +275,9 @@ class PostgresStore(BaseStore):
         waiting for the lock would miss the write that held it."""
         self._run(conn, f"SELECT pg_advisory_lock({LOCK_KEYS})")
         self._run(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
+        # The check's reports can leave the session idle for minutes: a server's idle timeout
+        # would end it and so lift the freeze unseen.
+        self._run(conn, "SET LOCAL idle_in_transaction_session_timeout = 0")
 
     def _thaw(self, conn: PgConnection) -> None:
         try:

@@ -62,6 +62,7 @@ def copy_store(actor: Actor, source, target) -> CopyReport:
     report = CopyReport()
     with source.frozen() as reading:
         with target.write() as conn:
+            refuse_unless_empty(target)  # again under its lock: another copy may have begun
             for table in TABLES:
                 report.rows[table] = copy_table(reading, target, conn, table)
         report.problems = differences(source, target)

@@ -408,15 +408,31 @@ def test_an_erasure_reaches_the_file_of_a_running_engine(services, shop):
     assert top_names(services.store) == [f"Erased customer #{zelda}", "Ann"]
 
 
-@pytest.mark.parametrize("held", [False, True], ids=["engine stopped", "engine left open"])
-def test_a_restore_throws_every_kept_mirror_away(db_path, tmp_path, clock, held):
-    """Only an edit separates the backup from the store: no id tells the kept copy is newer."""
+def backed_up_then_edited(db_path, backup, clock):
+    """A shop whose backup (holding the store's identity) is older by one edit, no new id: Ann
+    renamed "Ann Edited"."""
     services = open_services(db_path, clock)
     shop = Shop(services)
     shop.sell(2)
     report(services.store)  # the store's identity is made: the backup holds it too
-    services.backups.backup(SYSTEM, tmp_path / "backup.db")
+    services.backups.backup(SYSTEM, backup)
     services.customers.update(SYSTEM, shop.ann, name="Ann Edited")
+    return services, shop
+
+
+def back_at_the_kept_ids_reports_ann(db_path, clock, shop):
+    """Reopened, back at the ids the kept copy stood at without touching the customer, the
+    report names Ann as the backup does."""
+    services = open_services(db_path, clock)
+    with contextlib.closing(services.store):
+        services.products.update(SYSTEM, shop.widget, name="Widget 2")
+        assert top_names(services.store) == ["Ann"]
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["engine stopped", "engine left open"])
+def test_a_restore_throws_every_kept_mirror_away(db_path, tmp_path, clock, held):
+    """Only an edit separates the backup from the store: no id tells the kept copy is newer."""
+    services, shop = backed_up_then_edited(db_path, tmp_path / "backup.db", clock)
     engine = Analytics(services.store)
     assert engine.top_customers(SYSTEM)["name"].tolist() == ["Ann Edited"]
     if not held:
@@ -424,27 +440,15 @@ def test_a_restore_throws_every_kept_mirror_away(db_path, tmp_path, clock, held)
     services.backups.restore(SYSTEM, tmp_path / "backup.db")
     if held:
         engine.close()  # an app left running: its file is written to the last
-    services = open_services(db_path, clock)
-    with contextlib.closing(services.store):
-        # Back to the ids the kept copy stood at, without touching the customer.
-        services.products.update(SYSTEM, shop.widget, name="Widget 2")
-        assert top_names(services.store) == ["Ann"]
+    back_at_the_kept_ids_reports_ann(db_path, clock, shop)
 
 
 def test_a_backup_copied_back_by_hand_is_not_caught_up_from(db_path, tmp_path, clock):
-    services = open_services(db_path, clock)
-    shop = Shop(services)
-    shop.sell(2)
-    report(services.store)  # the store's identity is made: the backup holds it too
-    services.backups.backup(SYSTEM, tmp_path / "backup.db")
-    services.customers.update(SYSTEM, shop.ann, name="Ann Edited")
+    services, shop = backed_up_then_edited(db_path, tmp_path / "backup.db", clock)
     assert top_names(services.store) == ["Ann Edited"]
     services.store.close()
     shutil.copy(tmp_path / "backup.db", db_path)
-    services = open_services(db_path, clock)
-    with contextlib.closing(services.store):
-        services.products.update(SYSTEM, shop.widget, name="Widget 2")
-        assert top_names(services.store) == ["Ann"]
+    back_at_the_kept_ids_reports_ann(db_path, clock, shop)
 
 
 def test_after_an_erasure_the_dashboard_resyncs_its_open_engine_at_once(services, shop):

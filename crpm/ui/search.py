@@ -125,13 +125,10 @@ def scroll_to_record(ctx: UIContext, kind: str | None = None) -> str:
     input, the hit ("customer:12"), names."""
     anchors = {kind: opener.anchor for kind, opener in ctx.openers.items() if opener.anchor}
     picked = json.dumps(kind) if kind else "String(hit || '').split(':')[0]"
-    # A tab opened for the first time draws its parts a moment later: look again for 2 s.
     return (
-        f"(hit) => {{ const anchor = {json.dumps(anchors)}[{picked}]; if (!anchor) return;"
-        " const until = Date.now() + 2000; const look = () => {"
-        " const shown = document.getElementById(anchor);"
-        " if (shown && shown.offsetParent !== null) shown.scrollIntoView({block: 'start'});"
-        " else if (Date.now() < until) requestAnimationFrame(look); }; look(); }"
+        f"(hit) => {{ const anchor = {json.dumps(anchors)}[{picked}];"
+        " const shown = anchor && document.getElementById(anchor);"
+        " if (shown) shown.scrollIntoView({block: 'start'}); }"
     )
 
 

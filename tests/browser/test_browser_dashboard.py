@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 
 from crpm.permissions import SYSTEM
 from crpm.ui import products
-from tests.browser.test_browser_data import settled
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +80,6 @@ def open_found(page, kind: str, record_id: int):
     search_for(page, f"#{record_id}")
     hits = page.locator("#crpm-search-hits")
     expect(hits.locator("input")).not_to_have_value("")  # the matches have arrived
-    settled(page)  # the first match is open and scrolled to
     hits.locator("input").click()
     page.get_by_role("option", name=re.compile(rf"^{kind} #{record_id} ")).click()
 

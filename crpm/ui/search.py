@@ -7,8 +7,6 @@ and a button beside a purchase, ticket or quote opens its customer (`UIContext.j
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
 from crpm.models import parse_id
@@ -120,34 +118,18 @@ class SearchHandlers:
         return found
 
 
-def scroll_to_record(ctx: UIContext, kind: str | None = None) -> str:
-    """A page script that brings an opened record into view: one of `kind`, else the kind its
-    input, the hit ("customer:12"), names."""
-    anchors = {kind: opener.anchor for kind, opener in ctx.openers.items() if opener.anchor}
-    picked = json.dumps(kind) if kind else "String(hit || '').split(':')[0]"
-    return (
-        f"(hit) => {{ const anchor = {json.dumps(anchors)}[{picked}];"
-        " const shown = anchor && document.getElementById(anchor);"
-        " if (shown) shown.scrollIntoView({block: 'start'}); }"
-    )
-
-
 def wire(ctx: UIContext, box: gr.Textbox, hits: gr.Dropdown, tabs: gr.Tabs) -> None:
     """Connect the box once every tab has said how its records open."""
     handlers = SearchHandlers(ctx, tabs)
     opening = dict(fn=handlers.open_record, inputs=hits, outputs=handlers.outputs)
-    scroll = dict(fn=None, inputs=hits, js=scroll_to_record(ctx))
     box.submit(handlers.search_records, box, hits, api_name="search_records").success(
         **opening, api_visibility="private"
-    ).success(**scroll)
-    hits.input(**opening, api_visibility="private").success(**scroll)
+    )
+    hits.input(**opening, api_visibility="private")
     for table in ctx.links:
         table.select(
             handlers.open_timeline_entry, None, opening["outputs"], api_visibility="private"
         )
-    to_customer = dict(fn=None, js=scroll_to_record(ctx, "customer"))
     for button, kind, record_id in ctx.jumps:
         owner = getattr(handlers, f"open_{kind}_customer")
-        button.click(owner, record_id, opening["outputs"], api_visibility="private").success(
-            **to_customer
-        )
+        button.click(owner, record_id, opening["outputs"], api_visibility="private")

@@ -113,22 +113,6 @@ def test_the_search_box_jumps_to_the_record(page, site, shoot):
     expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches 'no-such-record-zq'")
 
 
-def test_a_record_opened_from_afar_is_brought_into_view_on_a_phone(page, site):
-    services = site.services
-    vic = services.customers.add(SYSTEM, "Vic Viewport", "vic.viewport@example.com")
-    ticket = services.desk.raise_ticket(SYSTEM, "Scroll me into view", customer_id=vic.id)
-    page.set_viewport_size({"width": 390, "height": 844})
-    search_for(page, "vic.viewport@example.com")
-    expect(page.locator("#customer-header")).to_contain_text("Vic Viewport")
-    expect(page.locator("#customer-header")).to_be_in_viewport()
-    open_found(page, "Ticket", ticket.id)
-    expect(page.locator("#ticket-detail")).to_contain_text("Scroll me into view")
-    expect(page.locator("#ticket-detail")).to_be_in_viewport()
-    page.locator("#desk-ticket").get_by_role("button", name="Open the customer's page").click()
-    expect(page.locator("#customer-timeline")).to_contain_text(f"Ticket #{ticket.id}")
-    expect(page.locator("#customer-header")).to_be_in_viewport()
-
-
 def test_customers_get_no_search_box(open_page, site):
     services = site.services
     services.accounts.register_customer(

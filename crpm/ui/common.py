@@ -394,6 +394,16 @@ def count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
+def totals_text(money, sums) -> str:
+    """Priced lines' net, tax, any discounts and total (crpm.pricing.Totals) as one Markdown
+    line, the total stressed: a cart's, a quote's."""
+    discounts = f" · discounts {money(sums.discount_cents)}" if sums.discount_cents else ""
+    return (
+        f"Net {money(sums.net_cents)} · tax {money(sums.tax_cents)}{discounts}"
+        f" · <span class='crpm-total'>**Total {money(sums.gross_cents)}**</span>"
+    )
+
+
 def chain(event, *steps: dict):
     """Run each step (event kwargs) after the previous one succeeded."""
     for step in steps:

@@ -1,5 +1,6 @@
-"""Service desk tab (staff): the ticket queue and one ticket's handling, the quote queue and
-pricing. The service refuses all of it to customers, whatever the page shows."""
+"""Service desk tab (staff): the ticket queue and a ticket's page (its history and handling), the
+quote list and a quote's page (its lines and total, pricing, the customer's answer given for
+them). The service refuses all of it to customers, whatever the page shows."""
 
 from __future__ import annotations
 
@@ -11,46 +12,53 @@ import pandas as pd
 from crpm.errors import ValidationError
 from crpm.models import cents_to_decimal_text
 from crpm.ui.common import (
-    CODE,
-    COUNT,
-    MONEY,
-    Column,
     Opener,
     Pager,
     UIContext,
+    count,
     data_table,
     fetch_page,
     guarded,
     info,
+    md,
     open_clicked,
     optional_id,
     page_info,
     required_id,
     table,
 )
+from crpm.ui.confirm import ask_first
+from crpm.ui.customers import TIMELINE_COLUMNS
 from crpm.ui.desk_view import (
+    NO_QUOTE,
+    NO_TICKET,
     PRIORITY_CHOICES,
     QUOTE_COLUMNS,
+    QUOTE_LINE_COLUMNS,
     QUOTE_STATUS_CHOICES,
     STATUS_CHOICES,
     TICKET_COLUMNS,
-    quote_html,
+    amount,
+    conversation_html,
+    line_columns,
+    quote_cards,
+    quote_heading,
+    quote_lines,
+    quote_notes,
     quote_row,
-    ticket_html,
+    quote_totals,
+    ticket_cards,
+    ticket_heading,
     ticket_row,
 )
 from crpm.ui.pickers import Pickers, picker
+from crpm.ui.recordpage import linked_table, page_top
 
 ACTIVE = "active"  # the queue's default: open or in progress
 QUEUE_STATUSES = [("Open or in progress", ACTIVE), *STATUS_CHOICES]
 ASSIGNEE_FILTERS = [("Anyone", "all"), ("Unassigned", "unassigned"), ("Me", "me")]
-PRICE_COLUMNS = (
-    Column("product_name", "Product"),
-    Column("quantity", "Qty", COUNT),
-    Column("list_price", "List price", MONEY),
-    Column("unit_price", "Unit price", MONEY),
-    Column("sku", "SKU", CODE),
-    Column("product_id", "Product ID", COUNT),
+PRICE_COLUMNS = line_columns(
+    "product_name", "quantity", "list_price", "unit_price", "sku", "product_id"
 )
 PRICE_HEADINGS = {column.key: column.label for column in PRICE_COLUMNS}
 # Staff type only the unit price; every other column of the pricing table is fixed.
@@ -61,6 +69,12 @@ VALID_DAYS = 14
 TICKET_HINT = "open a ticket: click it in the queue or search for it at the top"
 QUOTE_HINT = "open a quote: click it in the list or search for it at the top"
 PRIVATE = {"api_visibility": "private"}
+PRICEABLE = ("requested", "priced", "expired")  # the statuses a quote may be priced in
+ANSWERABLE = ("requested", "priced")  # a customer may still turn it down
+PURCHASE_NOTES = {
+    False: "#### Purchase\nNone yet: accepting the quote records one at its prices.",
+    True: "#### Purchase\nThe quote became this purchase; click it to open its page.",
+}
 # How the desk's forms name what the service calls comment and message.
 REPLY_LABELS = {"comment": "Reply or internal note"}
 STATUS_LABELS = {"comment": "Public comment with the status change"}
@@ -122,14 +136,19 @@ class DeskHandlers:
         return actor, staff
 
     def _ticket_view(self, staff: list[str], ticket) -> tuple:
+        """The ticket's page: its conversation, the settings its actions start from, then its
+        heading and figure cards."""
+        shop = self.ctx.shop
         assignee = gr.Dropdown(
             choices=["unassigned", *staff], value=ticket.assignee or "unassigned"
         )
         return (
-            ticket_html(ticket, self.ctx.shop.time),
+            conversation_html(ticket, shop.time),
             ticket.status,
             ticket.priority.capitalize(),
             assignee,
+            ticket_heading(ticket),
+            ticket_cards(ticket, shop),
         )
 
     @guarded
@@ -210,7 +229,13 @@ class DeskHandlers:
 
     def _open_quote(self, quote_id: int, request) -> tuple:
         actor = self.ctx.actor(request)
-        quote = self.desk.get_quote(actor, quote_id)
+        return self._quote_page(actor, self.desk.get_quote(actor, quote_id))
+
+    def _quote_page(self, actor, quote) -> tuple:
+        """The quote's page: what was asked and answered, the pricing form (message and day
+        prefilled), then its heading, figure cards, lines and totals, the purchase it became,
+        and which actions its status leaves open."""
+        shop = self.ctx.shop
         rows = []
         for line in quote.lines:
             listed = self.ctx.services.products.get(actor, line.product_id).price_cents
@@ -218,15 +243,44 @@ class DeskHandlers:
             rows.append(
                 {
                     **line.__dict__,
-                    "list_price": self.ctx.money(listed),
+                    "list_price": shop.money(listed),
                     "unit_price": cents_to_decimal_text(offered),
                 }
             )
-        until = self.ctx.shop.time(quote.valid_until)[:10]
+        until = shop.time(quote.valid_until)[:10]
         if quote.status != "priced":
-            until = (self.ctx.shop_day() + timedelta(days=VALID_DAYS)).isoformat()
-        view = quote_html(quote, self.ctx.money, self.ctx.shop.time)
-        return view, table(rows, PRICE_COLUMNS), quote.message, until
+            until = (shop.day(self.ctx.clock) + timedelta(days=VALID_DAYS)).isoformat()
+        bought = []
+        if quote.purchase_id:
+            bought = [self._purchase_entry(actor, quote.purchase_id, shop)]
+        return (
+            quote_notes(quote),
+            table(rows, PRICE_COLUMNS),
+            quote.message,
+            until,
+            quote_heading(quote, shop),
+            quote_cards(quote, shop),
+            table(quote_lines(quote, shop.money), QUOTE_LINE_COLUMNS),
+            quote_totals(quote, shop.money),
+            table(bought, TIMELINE_COLUMNS, shop.time),
+            PURCHASE_NOTES[bool(bought)],
+            # what its status leaves open: pricing, or the customer's answer given for them
+            gr.Column(visible=quote.status in PRICEABLE),
+            gr.Button(visible=quote.status == "priced"),
+            gr.Button(visible=quote.status in ANSWERABLE),
+        )
+
+    def _purchase_entry(self, actor, purchase_id: int, shop) -> dict:
+        """The purchase an accepted quote became, as a customer's timeline lists it."""
+        purchase = self.ctx.services.purchases.get(actor, purchase_id)
+        units = sum(line.quantity for line in purchase.lines)
+        return {
+            "at": purchase.purchased_at,
+            "what": f"Purchase #{purchase.id}",
+            "title": f"{count(units, 'unit')}, {count(len(purchase.lines), 'line')}",
+            "amount": shop.money(purchase.total_cents),
+            "status": purchase.status,
+        }
 
     @guarded(labels=PRICING_LABELS)
     def price_quote(self, quote_id, prices, valid_until, message, request: gr.Request):
@@ -234,11 +288,50 @@ class DeskHandlers:
         valid_until a day (YYYY-MM-DD)."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         prices = [(line, self.ctx.amount(price, "prices")) for line, price in price_pairs(prices)]
-        quote = self.desk.price_quote(
-            self.ctx.actor(request), quote_id, prices, valid_until, message
-        )
+        actor = self.ctx.actor(request)
+        quote = self.desk.price_quote(actor, quote_id, prices, valid_until, message)
         info(f"Quote #{quote.id} priced; the customer can accept it until {valid_until}")
-        return quote_html(quote, self.ctx.money, self.ctx.shop.time)
+        return self._quote_page(actor, quote)
+
+    @guarded
+    def accept_quote_for_customer(self, quote_id, request: gr.Request):
+        """Accept a priced quote for its customer (who said yes on the phone, say): it becomes
+        their purchase at the quoted prices, with every stock rule of a purchase."""
+        return self._answer(
+            self.desk.accept_quote,
+            quote_id,
+            request,
+            lambda quote: f"accepted for the customer: purchase #{quote.purchase_id} recorded",
+        )
+
+    @guarded
+    def reject_quote_for_customer(self, quote_id, request: gr.Request):
+        """Turn down a requested or priced quote for its customer."""
+        return self._answer(
+            self.desk.reject_quote, quote_id, request, lambda _: "rejected for the customer"
+        )
+
+    def _answer(self, answer, quote_id, request, done) -> tuple:
+        """The customer's answer given by staff: `answer` (a desk method) on the quote, a toast
+        saying what was `done` to it, and its page redrawn."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        actor, _ = self._staff(request)
+        quote = answer(actor, quote_id)
+        info(f"Quote #{quote.id} {done(quote)}")
+        return self._quote_page(actor, quote)
+
+    @guarded
+    def describe_reject_quote_for_customer(self, quote_id, request: gr.Request):
+        """What reject_quote_for_customer would do, before anything happens."""
+        quote_id = required_id(quote_id, "quote", QUOTE_HINT)
+        actor, _ = self._staff(request)
+        quote = self.desk.get_quote(actor, quote_id)
+        total = amount(quote.total_cents, self.ctx.money)
+        return (
+            f"**Reject quote #{quote.id} of {md(quote.customer_name)} ({total}) for the "
+            "customer?** It can no longer be accepted; buying at a quoted price then needs a "
+            "new request."
+        )
 
 
 def price_pairs(prices) -> list[tuple]:
@@ -289,34 +382,36 @@ def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
         [status.input, priority.input, assignee.input, customer.change],
         "ticket_queue",
     )
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, elem_classes="crpm-card", elem_id="desk-ticket"):
-            # The open ticket's number: set by a row click or the search, never typed.
-            ticket_id = gr.Number(label="Ticket ID", visible=False)
-            detail = gr.HTML(
-                "<p class='crpm-empty'>Click a ticket in the queue or search for it at the top.</p>"
-            )
-            open_customer = gr.Button("Open the customer's page", size="sm")
-            handlers.ctx.jumps.append((open_customer, "ticket", ticket_id))
-            body = gr.Textbox(label="Reply or internal note", lines=3)
-            with gr.Row():
-                reply = gr.Button("Send reply to customer", variant="primary")
-                note = gr.Button("Add internal note")
-        with gr.Column(scale=2, elem_classes="crpm-card", elem_id="desk-ticket-actions"):
-            gr.Markdown("### Handle the ticket")
-            with gr.Row(equal_height=True):
-                who = gr.Dropdown(["unassigned"], label="Assignee", allow_custom_value=True)
-                assign = gr.Button("Assign", scale=0, min_width=90)
-            assign_me = gr.Button("Assign to me", size="sm")
-            with gr.Row(equal_height=True):
-                new_status = gr.Dropdown(STATUS_CHOICES[1:], label="Status")
-                move = gr.Button("Set status", scale=0, min_width=90)
-            status_comment = gr.Textbox(label="Public comment with the status change (optional)")
-            with gr.Row(equal_height=True):
-                new_priority = gr.Dropdown(PRIORITY_CHOICES, label="Priority")
-                reprioritise = gr.Button("Set priority", scale=0, min_width=90)
+    with gr.Column(elem_classes="crpm-card", elem_id="desk-ticket"):
+        header, figures = page_top("ticket", NO_TICKET)
+        # The open ticket's number: set by a row click or the search, never typed.
+        ticket_id = gr.Number(label="Ticket ID", visible=False)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, elem_id="ticket-conversation"):
+                open_customer = gr.Button("Open the customer's page", size="sm")
+                handlers.ctx.jumps.append((open_customer, "ticket", ticket_id))
+                detail = gr.HTML()
+                body = gr.Textbox(label="Reply or internal note", lines=3)
+                with gr.Row():
+                    reply = gr.Button("Send reply to customer", variant="primary")
+                    note = gr.Button("Add internal note")
+            with gr.Column(scale=2, elem_id="desk-ticket-actions"):
+                gr.Markdown("#### Handle the ticket")
+                with gr.Row(equal_height=True):
+                    who = gr.Dropdown(["unassigned"], label="Assignee", allow_custom_value=True)
+                    assign = gr.Button("Assign", scale=0, min_width=90)
+                assign_me = gr.Button("Assign to me", size="sm")
+                with gr.Row(equal_height=True):
+                    new_status = gr.Dropdown(STATUS_CHOICES[1:], label="Status")
+                    move = gr.Button("Set status", scale=0, min_width=90)
+                status_comment = gr.Textbox(
+                    label="Public comment with the status change (optional)"
+                )
+                with gr.Row(equal_height=True):
+                    new_priority = gr.Dropdown(PRIORITY_CHOICES, label="Priority")
+                    reprioritise = gr.Button("Set priority", scale=0, min_width=90)
 
-    view = [detail, new_status, new_priority, who]
+    view = [detail, new_status, new_priority, who, header, figures]
     show = dict(fn=handlers.desk_ticket, inputs=ticket_id, outputs=view)
     # Published for API clients; in the page a ticket opens by a click or the search.
     ticket_id.submit(**show, api_name="desk_ticket")
@@ -357,40 +452,62 @@ def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     refresh = pager.wire(
         handlers.quote_queue, [status, customer], [status.input, customer.change], "quote_queue"
     )
+    ctx = handlers.ctx
     with gr.Column(elem_classes="crpm-card", elem_id="desk-quote"):
+        header, figures = page_top("quote", NO_QUOTE)
         # The open quote's number: set by a row click or the search, never typed.
         quote_id = gr.Number(label="Quote ID", visible=False)
-        detail = gr.HTML(
-            "<p class='crpm-empty'>Click a quote in the list, or search for it at the top.</p>"
-        )
-        prices = data_table(
-            PRICE_COLUMNS,
-            "Prices (type the unit price of each line)",
-            interactive=True,
-            static_columns=FIXED_PRICE_COLUMNS,
-            row_count=(0, "fixed"),
-            elem_id="quote-prices",
-        )
-        open_customer = gr.Button("Open the customer's page", size="sm")
-        handlers.ctx.jumps.append((open_customer, "quote", quote_id))
-        with gr.Row(equal_height=True):
-            valid_until = gr.Textbox(label="Valid until (YYYY-MM-DD)")
-            message = gr.Textbox(label="Message to the customer", scale=3)
-        send = gr.Button("Send priced quote", variant="primary")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                lines = data_table(
+                    QUOTE_LINE_COLUMNS, "Lines", max_height=300, elem_id="quote-lines"
+                )
+                total = gr.Markdown(elem_id="quote-total")
+                detail = gr.HTML()
+                purchase_note, purchase = linked_table(
+                    ctx, TIMELINE_COLUMNS, "Purchase", "quote-purchase", PURCHASE_NOTES[False],
+                    max_height=160,
+                )  # fmt: skip
+            with gr.Column(scale=2, elem_id="desk-quote-actions"):
+                open_customer = gr.Button("Open the customer's page", size="sm")
+                ctx.jumps.append((open_customer, "quote", quote_id))
+                # Shown only while the quote's status allows them.
+                accept = gr.Button("Accept for the customer", variant="primary", visible=False)
+                reject = gr.Button("Reject for the customer", variant="stop", visible=False)
+                reject_yes = ask_first(
+                    reject,
+                    handlers.describe_reject_quote_for_customer,
+                    [quote_id],
+                    "Yes, reject the quote",
+                )
+        with gr.Column(visible=False, elem_id="quote-pricing") as pricing:
+            gr.Markdown("#### Price the quote")
+            prices = data_table(
+                PRICE_COLUMNS,
+                "Prices (type the unit price of each line)",
+                interactive=True,
+                static_columns=FIXED_PRICE_COLUMNS,
+                row_count=(0, "fixed"),
+                elem_id="quote-prices",
+            )
+            with gr.Row(equal_height=True):
+                valid_until = gr.Textbox(label="Valid until (YYYY-MM-DD)")
+                message = gr.Textbox(label="Message to the customer", scale=3)
+            send = gr.Button("Send priced quote", variant="primary")
 
-    show = dict(
-        fn=handlers.desk_quote, inputs=quote_id, outputs=[detail, prices, message, valid_until]
-    )
+    page = [detail, prices, message, valid_until, header, figures, lines, total, purchase,
+            purchase_note, pricing, accept, reject]  # fmt: skip
+    show = dict(fn=handlers.desk_quote, inputs=quote_id, outputs=page)
     # Published for API clients; in the page a quote opens by a click or the search.
     quote_id.submit(**show, api_name="desk_quote")
-    pager.table.select(handlers.open_quote, None, [quote_id, *show["outputs"]], **PRIVATE)
-    handlers.ctx.openers["quote"] = Opener(
-        "desk", handlers.desk_quote, show["outputs"], key=quote_id, inner=(inner, "desk-quotes")
+    pager.table.select(handlers.open_quote, None, [quote_id, *page], **PRIVATE)
+    ctx.openers["quote"] = Opener(
+        "desk", handlers.desk_quote, page, key=quote_id, inner=(inner, "desk-quotes")
     )
-    send.click(
-        handlers.price_quote,
-        [quote_id, prices, valid_until, message],
-        detail,
-        api_name="price_quote",
-    ).success(**refresh)
+    for button, handler, inputs, name in (
+        (send, handlers.price_quote, [quote_id, prices, valid_until, message], "price_quote"),
+        (accept, handlers.accept_quote_for_customer, [quote_id], "accept_quote_for_customer"),
+        (reject_yes, handlers.reject_quote_for_customer, [quote_id], "reject_quote_for_customer"),
+    ):
+        button.click(handler, inputs, page, api_name=name).success(**refresh)
     return refresh

@@ -32,6 +32,7 @@ from crpm.ui.common import (
     page_info,
     required_id,
     table,
+    totals_text,
     whole_number,
     without_clicked,
 )
@@ -135,9 +136,7 @@ class PurchaseHandlers:
             buyer = f" · for {md(self.services.customers.get(actor, customer_id).name)}"
         units = sum(line.quantity for line in priced)
         summary = (
-            f"Net {self.ctx.money(sums.net_cents)} · tax {self.ctx.money(sums.tax_cents)}"
-            + (f" · discounts {self.ctx.money(sums.discount_cents)}" if sums.discount_cents else "")
-            + f" · <span class='crpm-total'>**Total {self.ctx.money(sums.gross_cents)}**</span>"
+            f"{totals_text(self.ctx.money, sums)}"
             f" · {count(len(rows), 'line')}, {count(units, 'unit')}{buyer}"
         )
         return table(rows, CART_COLUMNS), summary

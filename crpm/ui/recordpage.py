@@ -1,7 +1,8 @@
-"""What every record's page shares (the customer's, the product's): a heading and figure cards
-on top of a card, the record's form and actions beside what belongs to it, and tables of what
-belongs to it whose rows open the record they name in their "What" cell ("Purchase #12"), as
-the customer's timeline does (crpm/ui/search.py follows `UIContext.links`)."""
+"""What every record's page shares (the customer's, the product's, a ticket's, a quote's): a
+heading and figure cards on top of a card, the record's form and actions beside what belongs
+to it, and tables of what belongs to it whose rows open the record they name in their "What"
+cell ("Purchase #12"), as the customer's timeline does (crpm/ui/search.py follows
+`UIContext.links`)."""
 
 from __future__ import annotations
 

@@ -276,6 +276,10 @@ def test_ticket_round_trip(desk_app):
     call(sam, "reply_ticket", ticket_id, "A new mug is on its way")
     view = call(sam, "set_ticket_status", ticket_id, "resolved", "")
     assert view[1] == "resolved" and "check the supplier batch" in view[0]
+    heading, cards = view[4:6]  # the ticket's page: its heading and figure cards
+    assert f"Ticket #{ticket_id} · Mug arrived chipped" in heading and "Cara Client" in heading
+    for shown in ("Resolved", "Urgent", "sam", "Opened", "Last change"):
+        assert shown in cards
     seen = ticket_text(call(cara, "ticket_detail", ticket_id))
     assert "A new mug is on its way" in seen and "resolved" in seen
     assert "check the supplier batch" not in seen and "sam" not in seen  # staff show as support
@@ -301,7 +305,7 @@ def test_quote_round_trip_becomes_a_purchase_and_moves_stock(desk_app):
     assert "gift wrap please" in html
     queued = call(sam, "quote_queue", "requested", None, 1, 25)[0]
     assert quote_id in [row[0] for row in queued["data"]]
-    _view, prices, _message, valid = call(sam, "desk_quote", quote_id)
+    _view, prices, _message, valid, *_page = call(sam, "desk_quote", quote_id)
     product_id, unit_price = map(prices["headers"].index, ("Product ID", "Unit price"))
     assert prices["data"][0][product_id] == mug.id and prices["data"][0][unit_price] == "8.00"
     prices["data"][0][unit_price] = "7.25"
@@ -328,6 +332,39 @@ def test_quote_round_trip_becomes_a_purchase_and_moves_stock(desk_app):
         cara.predict(second, api_name="/accept_quote")
     assert "rejected" in call(cara, "reject_quote", second)
     assert desk_app.services.products.get(desk_app.staff, mug.id).stock == 2
+
+
+def test_staff_answer_a_quote_for_the_customer_on_its_page(desk_app):
+    cara, sam = client(desk_app, "cara@example.com"), client(desk_app, "sam")
+    jug = desk_app.services.products.add(
+        desk_app.staff, "JUG-3", "Tall jug", price="9.00", stock_quantity=5
+    )
+    asked = [{"product_id": jug.id, "quantity": 2}]
+    quote_id, *_ = call(cara, "request_quote", asked, "")
+    _notes, prices, _message, valid, heading, cards, lines, total, bought, _note = call(
+        sam, "desk_quote", quote_id
+    )
+    assert f"Quote #{quote_id} · Cara Client" in heading and "not priced yet" in cards
+    assert lines["data"][0][:4] == ["Tall jug", 2, "—", "—"] and total == "Not priced yet."
+    assert bought["data"] in ([], [[None] * 5])  # no purchase yet
+    prices["data"][0][prices["headers"].index("Unit price")] = "7.50"
+    priced = call(sam, "price_quote", quote_id, prices, valid, "")
+    assert priced[6]["data"][0][:4] == ["Tall jug", 2, "$7.50", "$15.00"]
+    assert "Total $15.00" in priced[7] and "$15.00" in priced[5]
+
+    with pytest.raises(AppError, match="permission denied"):
+        cara.predict(quote_id, api_name="/accept_quote_for_customer")
+    accepted = call(sam, "accept_quote_for_customer", quote_id)
+    purchase_id = desk_app.services.desk.get_quote(desk_app.staff, quote_id).purchase_id
+    assert "Accepted" in accepted[5]
+    assert accepted[8]["data"][0][1:4] == [f"Purchase #{purchase_id}", "2 units, 1 line", "$15.00"]
+    assert desk_app.services.products.get(desk_app.staff, jug.id).stock == 3
+    with pytest.raises(AppError, match="already accepted"):
+        sam.predict(quote_id, api_name="/reject_quote_for_customer")
+
+    second, *_ = call(cara, "request_quote", asked, "")
+    assert "Rejected" in call(sam, "reject_quote_for_customer", second)[5]
+    assert "rejected" in call(cara, "quote_detail", second)
 
 
 def test_a_customer_is_refused_staff_and_admin_endpoints(desk_app):

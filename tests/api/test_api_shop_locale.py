@@ -80,7 +80,7 @@ def test_discounts_and_quote_prices_are_read_the_locales_way(harbour):
     assert [line.discount_cents for line in sale.lines] == [150]  # 1,50 off the purchase
 
     quote = services.desk.request_quote(SYSTEM, [(product_id, 2)], customer_id=customer_id)
-    _, prices, _, until = sydney(quote.id, api_name="/desk_quote")
+    _, prices, _, until, *_page = sydney(quote.id, api_name="/desk_quote")
     column = prices["headers"].index("Unit price")
     prices["data"] = [[*row[:column], "4,95", *row[column + 1 :]] for row in prices["data"]]
     sydney(quote.id, prices, until, "", api_name="/price_quote")

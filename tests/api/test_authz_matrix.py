@@ -211,6 +211,10 @@ RULES = {
     "desk_quote": rule(STAFF, lambda w: [w.bob_quote.id]),
     "open_quote": rule(STAFF, event_data=SELECT),
     "price_quote": rule(STAFF, lambda w: [w.open_quote.id, prices(w), until(), "ok"], True),
+    # the customer's answer given by staff on the quote's page (bob's quotes)
+    "accept_quote_for_customer": rule(STAFF, lambda w: [w.staff_accepts.id], True),
+    "describe_reject_quote_for_customer": rule(STAFF, lambda w: [w.staff_rejects.id]),
+    "reject_quote_for_customer": rule(STAFF, lambda w: [w.staff_rejects.id], True),
     # service desk, customer side (bob's records: alice must be refused)
     "my_purchases": rule(CUSTOMERS, lambda w: PAGE),
     "my_tickets": rule(CUSTOMERS, lambda w: ["all", *PAGE]),
@@ -367,6 +371,8 @@ def build_world(url, services) -> SimpleNamespace:
         bob_quote=quote(bob, MARKERS["bob"][3]),
         reject_me=quote(bob, "reject me"),
         open_quote=quote(bob, "price me", priced=False),
+        staff_accepts=quote(bob, "staff accepts me for bob"),
+        staff_rejects=quote(bob, "staff rejects me for bob", priced=False),
         bob_purchase=purchases.record(staff, bob.customer_id, [(mug.id, 3)]),
         cancel_me=purchases.record(staff, bob.customer_id, [(mug.id, 1)]),
     )
@@ -574,6 +580,8 @@ def test_what_the_allowed_writes_did_to_the_store(world):
     purchase = world.services.purchases.get(staff, quote.purchase_id)
     assert purchase.customer_id == world.bob.customer_id
     assert [(line.quantity, line.unit_price_cents) for line in purchase.lines] == [(2, 1000)]
+    for made, status in ((world.staff_accepts, "accepted"), (world.staff_rejects, "rejected")):
+        assert desk.get_quote(staff, made.id).status == status  # by staff, for bob
     store = world.services.store
     erased = store.query("SELECT email FROM customers WHERE status = 'erased'")
     assert len(erased) == 2  # the admin's two calls (queue and client); nobody else's

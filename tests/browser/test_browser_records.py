@@ -14,6 +14,8 @@ from tests.browser.test_browser_dashboard import (
     search_for,
 )
 from tests.browser.test_browser_data import settled
+from tests.browser.test_browser_service_desk import pick
+from tests.support import TODAY
 
 pytestmark = pytest.mark.browser
 
@@ -140,18 +142,123 @@ def test_purchases_filter_by_a_picked_customer_and_open_by_a_click(page, site):
     expect(page.locator("#purchases-table-info")).not_to_contain_text("of 2")
 
 
-def test_a_ticket_opens_from_the_search_matches_on_its_sub_tab(page, site):
+def desk_list(page, sub_tab: str, email: str, queue: str):
+    """The desk's list of tickets or quotes, filtered to one customer by their e-mail."""
+    open_tab(page, "Service desk")
+    settled(page)
+    desk = page.locator("#tab-desk")
+    desk.get_by_role("tab", name=sub_tab, exact=True).click()
+    desk.get_by_label("Of customer").locator("visible=true").fill(email)
+    expect(page.locator(f"{queue}-info")).to_contain_text(" of ")
+    return page.locator(queue)
+
+
+def open_from_timeline(page, email: str, what: str) -> None:
+    """Open a customer's page, then the timeline entry naming a record ("Ticket #12")."""
+    open_customer(page, email)
+    timeline = page.locator("#customer-timeline")
+    timeline.get_by_role("gridcell", name=what, exact=True).click()
+
+
+def alignment(cell) -> str:
+    """Where a table cell's text sits (the style sheet aligns the text inside the cell)."""
+    return cell.evaluate("cell => getComputedStyle(cell.querySelector('span') || cell).textAlign")
+
+
+def test_a_ticket_has_its_own_page_opened_by_the_queue_the_search_and_the_timeline(
+    page, site, shoot
+):
     services = site.services
-    tom = services.customers.add(SYSTEM, "Tom Ticket", "tom.ticket@example.com")
-    ticket = services.desk.raise_ticket(SYSTEM, "Search finds me", customer_id=tom.id)
-    open_found(page, "Ticket", ticket.id)
-    expect(page.locator("#desk-ticket")).to_contain_text("Search finds me")
+    tom = services.customers.add(SYSTEM, "Tom <b>Ticket</b>", "tom.ticket@example.com")
+    first = services.desk.raise_ticket(SYSTEM, "Lid rattles", "Since the move", customer_id=tom.id)
+    services.desk.comment(SYSTEM, first.id, "Ask the supplier", internal=True)
+    second = services.desk.raise_ticket(SYSTEM, "Search finds me", customer_id=tom.id)
+
+    queue = desk_list(page, "Tickets", tom.email, "#ticket-queue")
+    queue.get_by_role("gridcell", name="Lid rattles", exact=True).click()
+    header, figures = page.locator("#ticket-header"), page.locator("#ticket-figures")
+    expect(header).to_contain_text(f"Ticket #{first.id} · Lid rattles")
+    expect(header).to_contain_text("Tom <b>Ticket</b>")  # the name as typed, not as markup
+    for shown in ("Open", "Normal", "unassigned", TODAY[:10], TODAY[11:16]):  # a UTC shop
+        expect(figures).to_contain_text(shown)
+    conversation = page.locator("#ticket-conversation")
+    expect(conversation).to_contain_text("Since the move")
+    expect(conversation).to_contain_text("Ask the supplier")
+    actions = page.locator("#desk-ticket-actions")
+    pick(page, actions, "Priority", "Urgent")
+    actions.get_by_role("button", name="Set priority").click()
+    expect(figures).to_contain_text("Urgent")  # its actions redraw the page
+    shoot(page, "ticket-page")
+
+    open_found(page, "Ticket", second.id)  # the search box: '#number'
+    expect(header).to_contain_text(f"Ticket #{second.id} · Search finds me")
     tickets_tab = page.locator("#tab-desk").get_by_role("tab", name="Tickets", exact=True)
     expect(tickets_tab).to_have_attribute("aria-selected", "true")
-    # the ticket's customer is a click away
+
+    # the customer is a click away, and their timeline opens the ticket again
     page.locator("#desk-ticket").get_by_role("button", name="Open the customer's page").click()
-    expect(page.locator("#customer-header")).to_contain_text("Tom Ticket")
-    expect(page.locator("#customer-timeline")).to_contain_text(f"Ticket #{ticket.id}")
+    expect(page.locator("#customer-header")).to_contain_text("Tom <b>Ticket</b>")
+    open_from_timeline(page, tom.email, f"Ticket #{first.id}")
+    expect(header).to_contain_text(f"Ticket #{first.id} · Lid rattles")
+    expect(figures).to_contain_text("Urgent")
+
+
+def test_a_quote_has_its_own_page_opened_by_the_list_the_search_and_the_timeline(page, site, shoot):
+    services, desk = site.services, site.services.desk
+    quinn = services.customers.add(SYSTEM, "Quinn Page", "quinn.page@example.com")
+    urn = services.products.add(SYSTEM, "BRW-URN", "Quoted urn", "15.00", stock_quantity=9)
+    asked = desk.request_quote(SYSTEM, [(urn.id, 2)], "Gift wrap?", customer_id=quinn.id)
+    priced = desk.request_quote(SYSTEM, [(urn.id, 3)], customer_id=quinn.id)
+    desk.price_quote(SYSTEM, priced.id, {urn.id: "12.00"}, "2026-06-30", "Thursday delivery")
+
+    quotes = desk_list(page, "Quotes", quinn.email, "#quote-queue")  # requested ones first
+    quotes.get_by_role("gridcell", name=str(asked.id), exact=True).click()
+    header, figures = page.locator("#quote-header"), page.locator("#quote-figures")
+    expect(header).to_contain_text(f"Quote #{asked.id} · Quinn Page")
+    expect(figures).to_contain_text("Requested")
+    expect(figures).to_contain_text("not priced yet")
+    expect(page.locator("#desk-quote")).to_contain_text("Gift wrap?")
+    accept = page.get_by_role("button", name="Accept for the customer")
+    expect(accept).to_be_hidden()  # nothing to accept before it is priced
+    expect(page.get_by_role("button", name="Reject for the customer")).to_be_visible()
+    expect(page.locator("#quote-prices")).to_be_visible()
+
+    open_found(page, "Quote", priced.id)
+    expect(header).to_contain_text(f"Quote #{priced.id} · Quinn Page")
+    for shown in ("Priced", "$36.00", "2026-06-30", "to the end of that day"):
+        expect(figures).to_contain_text(shown)
+    lines = page.locator("#quote-lines")
+    expect(lines.get_by_role("row").filter(has_text="Quoted urn")).to_contain_text("$36.00")
+    expect(page.locator("#quote-total")).to_contain_text("Total $36.00")
+    for money in ("$12.00", "$36.00"):  # unit price, line total: right-aligned as elsewhere
+        assert alignment(lines.get_by_role("gridcell", name=money, exact=True)) == "right"
+    assert alignment(lines.get_by_role("gridcell", name="Quoted urn", exact=True)) != "right"
+    expect(page.locator("#desk-quote")).to_contain_text("Thursday delivery")
+    shoot(page, "quote-page-priced")
+    accept.click()
+    expect(figures).to_contain_text("Accepted")
+    expect(accept).to_be_hidden()
+    expect(page.locator("#quote-prices")).to_be_hidden()  # an accepted quote is not priced again
+    bought = services.desk.get_quote(SYSTEM, priced.id).purchase_id
+    purchase = page.locator("#quote-purchase").get_by_role(
+        "gridcell", name=f"Purchase #{bought}", exact=True
+    )
+    expect(purchase).to_be_visible()
+    shoot(page, "quote-page-accepted")
+    purchase.click()  # the purchase it became, on its page
+    expect(page.locator("#purchase-manage")).to_contain_text(f"Purchase #{bought}")
+
+    open_from_timeline(page, quinn.email, f"Quote #{asked.id}")
+    expect(header).to_contain_text(f"Quote #{asked.id} · Quinn Page")
+    quotes_tab = page.locator("#tab-desk").get_by_role("tab", name="Quotes", exact=True)
+    expect(quotes_tab).to_have_attribute("aria-selected", "true")
+    page.get_by_role("button", name="Reject for the customer").click()  # it asks first
+    question = page.locator("#confirm-reject_quote_for_customer")
+    expect(question).to_contain_text(f"Reject quote #{asked.id} of Quinn Page")
+    question.get_by_role("button", name="Yes, reject the quote").click()
+    expect(figures).to_contain_text("Rejected")
+    expect(page.get_by_role("button", name="Reject for the customer")).to_be_hidden()
+    assert desk.get_quote(SYSTEM, asked.id).status == "rejected"
 
 
 def test_a_product_opens_with_its_movements_by_a_click_or_its_sku(page, site):

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from crpm.clock import FixedClock
 from crpm.permissions import SYSTEM
 from tests.browser.conftest import STAFF_LOGIN
-from tests.browser.test_browser_dashboard import add_product_form
+from tests.browser.test_browser_dashboard import add_product_form, open_found
 from tests.browser.test_browser_data import toast
 from tests.browser.test_browser_tables import show_tab
 from tests.support import BROWSER_ADMIN
@@ -49,6 +49,17 @@ def test_a_sydney_shop_sees_a_late_utc_sale_on_the_next_day(page, site, shoot):
     expect(table).not_to_contain_text("2026-06-14 23:30")
     shoot(page, "shop-days-sydney-purchases")
     assert site.services.purchases.get(SYSTEM, site.sale.id).purchased_at == LATE_SALE
+
+
+def test_a_sydney_shop_sees_a_tickets_times_on_its_own_clock(page, site):
+    buyer = site.sale.customer_id
+    ticket = site.services.desk.raise_ticket(SYSTEM, "Opened early", customer_id=buyer)
+    open_found(page, "Ticket", ticket.id)
+    figures = page.locator("#ticket-figures")
+    expect(page.locator("#ticket-header")).to_contain_text(f"Ticket #{ticket.id}")
+    expect(figures).to_contain_text("2026-06-15 11:00")  # "since": the status's time in Sydney
+    expect(figures.locator(".crpm-figure").filter(has_text="Opened")).to_contain_text("11:00")
+    expect(figures).not_to_contain_text("01:00")
 
 
 def test_a_german_shop_takes_a_decimal_comma_in_a_price(page, site):

@@ -146,6 +146,8 @@ class BaseStore:
         """
         depth = getattr(self._local, "write_depth", 0)
         alone = depth == 0 and not (concurrent and self.concurrent_writes)
+        if depth and not concurrent and self._local.concurrent:
+            raise RuntimeError("a unit that runs alone cannot start inside a concurrent one")
         with self._write_lock if alone else nullcontext():
             conn = self.conn
             if depth == 0 and conn.in_transaction:
@@ -153,6 +155,8 @@ class BaseStore:
             begin, commit, undo = self._transaction_sql(depth, concurrent)
             self._begin(conn, begin, depth)
             self._local.write_depth = depth + 1
+            if depth == 0:
+                self._local.concurrent = concurrent
             try:
                 yield conn
             except BaseException as exc:
@@ -321,8 +325,9 @@ class BaseStore:
     def continue_ids(self, conn, table: str) -> None:
         """After rows came in with their ids: the next id the store hands out follows them."""
 
-    def gather_statistics(self) -> None:
-        """After a bulk copy, where the engine plans from statistics it does not keep live."""
+    def gather_statistics(self, tables) -> None:
+        """After a bulk copy of `tables`, where the engine plans from statistics it does not
+        keep live."""
 
     def reserve_ids(self, conn, table: str, count: int) -> int:
         """Inside the open write: ids base + 1 ... base + count (count >= 1) of `table`, for

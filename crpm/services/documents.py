@@ -62,11 +62,10 @@ def next_number(conn, kind: str, year: int) -> str:
 def numbered(conn, kind: str) -> tuple[str, str]:
     """(number, issued_at) of a new document: the time is read once the number is held, so
     numbers follow the times even when sales overlap (PostgreSQL). The year is the one before
-    the wait; a number whose wait spans New Year's midnight keeps the time asked at."""
-    before = conn.clock.stamp()
-    number = next_number(conn, kind, int(before[:4]))
-    issued_at = conn.clock.stamp()
-    return number, issued_at if issued_at[:4] == before[:4] else before
+    the wait; a number whose wait spans New Year's midnight is dated its year's last second."""
+    year = conn.clock.stamp()[:4]
+    number = next_number(conn, kind, int(year))
+    return number, min(conn.clock.stamp(), f"{year}-12-31 23:59:59")
 
 
 def issue_invoice(conn, purchase_id: int, settings=None, customer=None) -> str:

@@ -343,16 +343,15 @@ class PurchaseService:
 
     @classmethod
     def _sell_lines(cls, conn, actor: Actor, purchase_id, order: Order, priced) -> tuple:
-        """Take the stock of every line, in product order, then write the lines in theirs.
-        Sales running side by side (PostgreSQL) lock their products' rows in that one order,
-        so two of them never wait for each other's."""
-        products = {}
-        for index in sorted(range(len(priced)), key=lambda i: order.lines[i]["product_id"]):
-            product_id, quantity = order.lines[index]["product_id"], priced[index].quantity
-            products[index] = stock.sell(conn, actor, product_id, quantity, purchase_id, order.at)
+        """Take the stock of every line (stock.sell), then write the lines."""
+        wanted = [
+            (line["product_id"], figures.quantity)
+            for line, figures in zip(order.lines, priced, strict=True)
+        ]
+        products = stock.sell(conn, actor, wanted, purchase_id, order.at)
         return tuple(
-            cls._write_line(conn, purchase_id, line["product_id"], figures, products[index])
-            for index, (line, figures) in enumerate(zip(order.lines, priced, strict=True))
+            cls._write_line(conn, purchase_id, product_id, figures, product)
+            for (product_id, _), figures, product in zip(wanted, priced, products, strict=True)
         )
 
     @staticmethod

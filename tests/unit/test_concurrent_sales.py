@@ -82,7 +82,7 @@ def test_sales_of_the_same_products_in_crossed_order_all_get_through(services, s
     overlapping sales wait for each other's rows (on PostgreSQL a deadlock, refused as busy)."""
     buyer = shop.customer()
     first, second = shop.product(stock=1_000), shop.product(stock=1_000)
-    start, outcomes = threading.Barrier(WORKERS), Counter()
+    start, outcomes, counting = threading.Barrier(WORKERS), Counter(), threading.Lock()
 
     def clerk(index: int):
         lines = [(first.id, 1), (second.id, 2)]
@@ -91,9 +91,11 @@ def test_sales_of_the_same_products_in_crossed_order_all_get_through(services, s
         for _ in range(SALES_EACH):
             try:
                 services.purchases.record(SYSTEM, buyer.id, lines)
-                outcomes["sold"] += 1
+                outcome = "sold"
             except Exception as exc:  # the test names whatever else happened
-                outcomes[f"{type(exc).__name__}: {exc}"] += 1
+                outcome = f"{type(exc).__name__}: {exc}"
+            with counting:
+                outcomes[outcome] += 1
 
     clerks = [threading.Thread(target=clerk, args=(index,)) for index in range(WORKERS)]
     for thread in clerks:
@@ -120,17 +122,19 @@ class TickingClock(FixedClock):
 
 
 def test_overlapping_sales_number_their_invoices_without_gaps_in_time_order(services, shop):
-    buyer, mug = shop.customer(), shop.product(stock=1_000)
+    """Each clerk sells a product of their own: only the invoice counter makes them wait."""
+    buyer = shop.customer()
+    products = [shop.product(stock=1_000) for _ in range(WORKERS)]
     start = threading.Barrier(WORKERS)
     # The clerks' threads connect afresh, with this clock.
     services.store.clock = TickingClock(services.store.clock.current())
 
-    def clerk():
+    def clerk(product_id: int):
         start.wait()
         for _ in range(SALES_EACH):
-            services.purchases.record(SYSTEM, buyer.id, [(mug.id, 1)])
+            services.purchases.record(SYSTEM, buyer.id, [(product_id, 1)])
 
-    clerks = [threading.Thread(target=clerk) for _ in range(WORKERS)]
+    clerks = [threading.Thread(target=clerk, args=(product.id,)) for product in products]
     for thread in clerks:
         thread.start()
     for thread in clerks:
@@ -140,3 +144,15 @@ def test_overlapping_sales_number_their_invoices_without_gaps_in_time_order(serv
     assert [number for number, _ in by_number] == list(range(1, WORKERS * SALES_EACH + 1))
     times = [at for _, at in by_number]
     assert times == sorted(times)
+
+
+def test_a_unit_that_runs_alone_cannot_open_inside_a_sale(services):
+    """It would silently run beside other sales (a savepoint of the shared unit)."""
+    store = services.store
+    with store.write(concurrent=True):
+        with pytest.raises(RuntimeError, match="runs alone"), store.write():
+            pass
+        with store.write(concurrent=True):  # a concurrent part inside is fine
+            pass
+    with store.write(), store.write(concurrent=True):
+        pass

@@ -58,7 +58,12 @@ CSS = """
   background: var(--error-background-fill, #fef2f2) !important; }
 .crpm-confirm-message p { margin: 0 0 6px; }
 .crpm-confirm-buttons { gap: 8px; }
-/* The theme's stop buttons are pale; the one that confirms a destructive action is not. */
+/* The theme's stop buttons look like any other. A button that starts a destructive action
+   (variant="stop": deactivate, cancel a sale, erase) reads as dangerous; the one that confirms
+   it, in the question (crpm/ui/confirm.py), is solid red. */
+button.stop { color: #b91c1c !important; border-color: #fca5a5 !important;
+  background: #fef2f2 !important; }
+button.stop:hover { background: #fee2e2 !important; }
 .crpm-confirm button.stop { background: #dc2626 !important; color: #fff !important;
   border-color: #b91c1c !important; }
 .crpm-confirm button.stop:hover { background: #b91c1c !important; }

@@ -179,13 +179,15 @@ class Opener:
     """How a record is opened from outside its tab (the global search): the tab it lives in,
     the handler `fn(record_id, request)` that draws it, the components it draws into, and the
     component holding the record's ID when `fn` does not set it; `inner` is (a gr.Tabs inside
-    the tab, the id of the sub-tab to show)."""
+    the tab, the id of the sub-tab to show); `anchor` is the elem_id of what the page scrolls to
+    once the record is drawn."""
 
     tab: str
     fn: Callable
     outputs: list
     key: object = None
     inner: tuple | None = None
+    anchor: str | None = None
 
 
 @dataclass

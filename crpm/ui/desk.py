@@ -294,7 +294,9 @@ def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
             # The open ticket's number: set by a row click or the search, never typed.
             ticket_id = gr.Number(label="Ticket ID", visible=False)
             detail = gr.HTML(
-                "<p class='crpm-empty'>Click a ticket in the queue or search for it at the top.</p>"
+                "<p class='crpm-empty'>Click a ticket in the queue or search for it at the top"
+                ".</p>",
+                elem_id="ticket-detail",
             )
             open_customer = gr.Button("Open the customer's page", size="sm")
             handlers.ctx.jumps.append((open_customer, "ticket", ticket_id))
@@ -322,8 +324,9 @@ def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     ticket_id.submit(**show, api_name="desk_ticket")
     pager.table.select(handlers.open_ticket, None, [ticket_id, *view], **PRIVATE)
     handlers.ctx.openers["ticket"] = Opener(
-        "desk", handlers.desk_ticket, view, key=ticket_id, inner=(inner, "desk-tickets")
-    )
+        "desk", handlers.desk_ticket, view, key=ticket_id, inner=(inner, "desk-tickets"),
+        anchor="ticket-detail",
+    )  # fmt: skip
     assign.click(handlers.assign_ticket, [ticket_id, who], view, api_name="assign_ticket").success(
         **refresh
     )
@@ -361,7 +364,8 @@ def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
         # The open quote's number: set by a row click or the search, never typed.
         quote_id = gr.Number(label="Quote ID", visible=False)
         detail = gr.HTML(
-            "<p class='crpm-empty'>Click a quote in the list, or search for it at the top.</p>"
+            "<p class='crpm-empty'>Click a quote in the list, or search for it at the top.</p>",
+            elem_id="quote-detail",
         )
         prices = data_table(
             PRICE_COLUMNS,
@@ -385,8 +389,9 @@ def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     quote_id.submit(**show, api_name="desk_quote")
     pager.table.select(handlers.open_quote, None, [quote_id, *show["outputs"]], **PRIVATE)
     handlers.ctx.openers["quote"] = Opener(
-        "desk", handlers.desk_quote, show["outputs"], key=quote_id, inner=(inner, "desk-quotes")
-    )
+        "desk", handlers.desk_quote, show["outputs"], key=quote_id, inner=(inner, "desk-quotes"),
+        anchor="quote-detail",
+    )  # fmt: skip
     send.click(
         handlers.price_quote,
         [quote_id, prices, valid_until, message],

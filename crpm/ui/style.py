@@ -53,6 +53,13 @@ CSS = """
   border: 1px solid var(--button-secondary-border-color); border-radius: 6px;
   background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
   text-decoration: none; }
+/* The search bar (staff) stays at the top of the screen: a record it opens is scrolled into
+   view below it (crpm/ui/search.py), and its matches' list still opens on screen, above the
+   page (Gradio's layers go to 50). Gradio's container hides its overflow, which would make it
+   the box a sticky bar sticks in; clipping does the same without that. */
+.gradio-container { overflow: clip !important; }
+#crpm-search-row { position: sticky; top: 0; z-index: 100; padding: 4px 0;
+  background: var(--body-background-fill); }
 .crpm-confirm { border: 1px solid var(--error-border-color, #fca5a5) !important;
   border-radius: 10px; padding: 10px 14px !important; margin: 6px 0;
   background: var(--error-background-fill, #fef2f2) !important; }

@@ -14,7 +14,7 @@ import logging
 import re
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -89,6 +89,7 @@ class BaseStore:
     dialect = "sqlite"
     driver_error: type[Exception] = sqlite3.Error
     read_begin = "BEGIN"  # a read transaction: one snapshot
+    concurrent_writes = False  # whether `write(concurrent=True)` units overlap
 
     def __init__(self, clock: Clock | None = None):
         self.clock = clock or SystemClock()
@@ -131,21 +132,31 @@ class BaseStore:
             pass
 
     @contextmanager
-    def write(self):
+    def write(self, concurrent: bool = False):
         """The unit of work: all of it commits, or none of it does.
 
         Called again inside one (a service calling another service's public method), it opens a
         SAVEPOINT: the inner part rolls back alone if it fails, and commits with the outer one.
         Store errors leave it as ours (`_translate`), once, wherever they happen.
+
+        A `concurrent` unit may run beside other concurrent ones where the engine allows it
+        (PostgreSQL): its guarantees rest on the rows' own locks (conditional updates, rows
+        locked in one order), not on running alone. Every other unit still runs alone, beside
+        no concurrent one either. On SQLite every unit runs alone.
         """
-        with self._write_lock:
+        depth = getattr(self._local, "write_depth", 0)
+        alone = depth == 0 and not (concurrent and self.concurrent_writes)
+        if depth and not concurrent and self._local.concurrent:
+            raise RuntimeError("a unit that runs alone cannot start inside a concurrent one")
+        with self._write_lock if alone else nullcontext():
             conn = self.conn
-            depth = getattr(self._local, "write_depth", 0)
             if depth == 0 and conn.in_transaction:
                 raise RuntimeError("a write cannot start inside a read transaction")
-            begin, commit, undo = self._transaction_sql(depth)
+            begin, commit, undo = self._transaction_sql(depth, concurrent)
             self._begin(conn, begin, depth)
             self._local.write_depth = depth + 1
+            if depth == 0:
+                self._local.concurrent = concurrent
             try:
                 yield conn
             except BaseException as exc:
@@ -172,14 +183,15 @@ class BaseStore:
                 _rollback(conn)
             raise
 
-    def _begin_write(self) -> str:
-        """The statements that open a top-level unit of work and take the write lock."""
+    def _begin_write(self, concurrent: bool = False) -> str:
+        """The statements that open a top-level unit of work and take the write lock (shared
+        with other concurrent units where the engine has `concurrent_writes`)."""
         raise NotImplementedError
 
-    def _transaction_sql(self, depth: int) -> tuple[str, str, str]:
+    def _transaction_sql(self, depth: int, concurrent: bool) -> tuple[str, str, str]:
         """(begin, commit, undo) for a unit of work `depth` levels inside another."""
         if depth == 0:
-            return self._begin_write(), "COMMIT", "ROLLBACK"
+            return self._begin_write(concurrent), "COMMIT", "ROLLBACK"
         name = f"unit_{depth}"
         return f"SAVEPOINT {name}", f"RELEASE {name}", f"ROLLBACK TO {name}; RELEASE {name}"
 
@@ -313,6 +325,10 @@ class BaseStore:
     def continue_ids(self, conn, table: str) -> None:
         """After rows came in with their ids: the next id the store hands out follows them."""
 
+    def gather_statistics(self, tables) -> None:
+        """After a bulk copy of `tables`, where the engine plans from statistics it does not
+        keep live."""
+
     def reserve_ids(self, conn, table: str, count: int) -> int:
         """Inside the open write: ids base + 1 ... base + count (count >= 1) of `table`, for
         the caller to give the rows it writes (set-based inserts that must know their ids);
@@ -375,7 +391,7 @@ class Store(BaseStore):
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         return conn
 
-    def _begin_write(self) -> str:
+    def _begin_write(self, concurrent: bool = False) -> str:
         return "BEGIN IMMEDIATE"
 
     def _translate(self, exc: sqlite3.Error) -> Exception:

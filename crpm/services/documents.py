@@ -21,6 +21,8 @@ from crpm.pricing import PricedLine
 from crpm.services.taxes import read_settings
 
 UNINVOICED_SOURCES = ("import", "demo")
+# What of a customer an invoice shows.
+PARTY_COLUMNS = "name, email, company, address, city, country"
 
 DOCUMENT_LINES_SQL = """
 SELECT p.sku, p.name AS description, {quantity} AS quantity, l.unit_price_cents AS unit_cents,
@@ -46,24 +48,32 @@ CREDIT_LINES_SQL = (
 
 
 def next_number(conn, kind: str, year: int) -> str:
-    conn.execute(
-        "INSERT INTO document_sequences (kind, year, last) VALUES (?, ?, 0)"
-        " ON CONFLICT (kind, year) DO NOTHING",
-        (kind, year),
-    )
+    """The next number of a series, gapless: the counter's row stays locked until the
+    transaction ends, so a concurrent one waits, and a rolled-back one gives its number back."""
     last = conn.execute(
-        "UPDATE document_sequences SET last = last + 1 WHERE kind = ? AND year = ? RETURNING last",
+        "INSERT INTO document_sequences (kind, year, last) VALUES (?, ?, 1)"
+        " ON CONFLICT (kind, year) DO UPDATE SET last = document_sequences.last + 1"
+        " RETURNING last",
         (kind, year),
     ).fetchone()[0]
     return f"{kind}-{year}-{last:06d}"
 
 
-def issue_invoice(conn, purchase_id: int) -> str:
-    """Issue the invoice of a purchase just written, inside its transaction."""
-    settings = read_settings(conn)
+def numbered(conn, kind: str) -> tuple[str, str]:
+    """(number, issued_at) of a new document: the time is read once the number is held, so
+    numbers follow the times even when sales overlap (PostgreSQL). The year is the one before
+    the wait; a number whose wait spans New Year's midnight is dated its year's last second."""
+    year = conn.clock.stamp()[:4]
+    number = next_number(conn, kind, int(year))
+    return number, min(conn.clock.stamp(), f"{year}-12-31 23:59:59")
+
+
+def issue_invoice(conn, purchase_id: int, settings=None, customer=None) -> str:
+    """Issue the invoice of a purchase just written, inside its transaction (`settings` and
+    the `customer` row with PARTY_COLUMNS, when the caller has read them already)."""
+    settings = settings or read_settings(conn)
     shop = Party(settings.name, tuple(settings.address.splitlines()), settings.tax_number)
-    issued_at = conn.clock.stamp()
-    number = next_number(conn, "INV", int(issued_at[:4]))
+    number, issued_at = numbered(conn, "INV")
     conn.execute(
         "INSERT INTO invoices (number, purchase_id, issued_at, shop, customer, note)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -72,7 +82,7 @@ def issue_invoice(conn, purchase_id: int) -> str:
             purchase_id,
             issued_at,
             _party_json(shop),
-            _party_json(_customer_party(conn, purchase_id)),
+            _party_json(customer_party(customer or _purchase_customer(conn, purchase_id))),
             settings.payment_note,
         ),
     )
@@ -89,8 +99,7 @@ def issue_credit_note(
     ).fetchone()
     if invoice is None or not credited:
         return None
-    issued_at = conn.clock.stamp()
-    number = next_number(conn, "CN", int(issued_at[:4]))
+    number, issued_at = numbered(conn, "CN")
     note_id = conn.execute(
         "INSERT INTO credit_notes (number, invoice_id, kind, issued_at, reason)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -107,12 +116,17 @@ def issue_credit_note(
     return number
 
 
-def _customer_party(conn, purchase_id: int) -> Party:
-    row = conn.execute(
-        "SELECT c.name, c.email, c.company, c.address, c.city, c.country FROM purchases pu"
-        " JOIN customers c ON c.id = pu.customer_id WHERE pu.id = ?",
+def _purchase_customer(conn, purchase_id: int):
+    party = ", ".join(f"c.{column}" for column in PARTY_COLUMNS.split(", "))
+    return conn.execute(
+        f"SELECT {party} FROM purchases pu JOIN customers c ON c.id = pu.customer_id"
+        " WHERE pu.id = ?",
         (purchase_id,),
     ).fetchone()
+
+
+def customer_party(row) -> Party:
+    """The customer as an invoice names them, from a row with PARTY_COLUMNS."""
     place = " ".join(part for part in (row["city"], row["country"]) if part)
     lines = (row["company"], *row["address"].splitlines(), place, row["email"])
     return Party(row["name"], tuple(line for line in lines if line))

@@ -42,7 +42,7 @@ from crpm.pricing import (
 from crpm.services import audit, documents, stock
 from crpm.services.search import clamp_page
 from crpm.services.sqlparts import Where, read_page
-from crpm.services.taxes import rates_for, read_settings
+from crpm.services.taxes import ShopSettings, read_settings, sale_terms
 
 SOURCES = ("dashboard", "import", "quote", "api", "cli", "demo")
 MAX_LINES = 200
@@ -260,7 +260,10 @@ class PurchaseService:
             customer_id = parse_id(customer_id, "customer")
             ensure(actor, "accept_quote", customer_id)
             _only_the_quote(lines, source, purchased_at, order_ref, discount)
-        with self.store.write() as conn:
+        # A sale from the dashboard or the API may overlap with others (on PostgreSQL): stock
+        # is taken by conditional updates, the invoice number under its counter's row lock.
+        # Accepting a quote reads and changes the quote's state, so that one runs alone.
+        with self.store.write(concurrent=quote_id is None) as conn:
             if quote_id is not None:
                 # Imported here: the quotes module builds on this one (it records through it).
                 from crpm.services.servicedesk.quotes import quoted_order
@@ -271,17 +274,19 @@ class PurchaseService:
     def _write(self, conn, actor: Actor, order: Order) -> Purchase:
         """The purchase as written, built from what was written rather than read back."""
         customer = conn.execute(
-            "SELECT name, status FROM customers WHERE id = ?", (order.customer_id,)
+            f"SELECT {documents.PARTY_COLUMNS}, status FROM customers WHERE id = ?",
+            (order.customer_id,),
         ).fetchone()
         if customer is None or customer["status"] == "erased":
             raise NotFound("customer", order.customer_id)
         if customer["status"] != "active":
             raise InactiveRecord("customer", order.customer_id, customer["name"])
-        inclusive = read_settings(conn).prices_include_tax
-        priced = self._price(conn, order, inclusive)
+        settings = read_settings(conn)
+        inclusive = settings.prices_include_tax
+        priced = self._price(conn, order, settings)
         purchase_id = conn.execute(
             "INSERT INTO purchases (customer_id, purchased_at, recorded_by, source, order_ref,"
-            " prices_include_tax) VALUES (?, ?, ?, ?, ?, ?)",
+            " prices_include_tax) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 order.customer_id,
                 order.at,
@@ -290,14 +295,11 @@ class PurchaseService:
                 order.order_ref,
                 int(inclusive),
             ),
-        ).lastrowid
-        sold = tuple(
-            self._sell(conn, actor, purchase_id, line["product_id"], figures, order.at)
-            for line, figures in zip(order.lines, priced, strict=True)
-        )
+        ).fetchone()[0]
+        sold = self._sell_lines(conn, actor, purchase_id, order, priced)
         invoice = None
         if order.source not in documents.UNINVOICED_SOURCES:
-            invoice = documents.issue_invoice(conn, purchase_id)
+            invoice = documents.issue_invoice(conn, purchase_id, settings, customer)
         purchase = Purchase(
             id=purchase_id,
             customer_id=order.customer_id,
@@ -320,36 +322,45 @@ class PurchaseService:
         discount = parse_discount(discount, "purchase discount")
         order = Order(0, normalise_lines(lines), "dashboard", "", None, discount)
         with self.store.read() as conn:
-            priced = self._price(conn, order, read_settings(conn).prices_include_tax)
+            priced = self._price(conn, order, read_settings(conn))
         return priced, totals(priced)
 
     @staticmethod
-    def _price(conn, order: Order, inclusive: bool) -> list[PricedLine]:
+    def _price(conn, order: Order, settings: ShopSettings) -> list[PricedLine]:
         """Every line priced at today's prices (or the quote's) and rates, by crpm/pricing.py."""
         ids = [line["product_id"] for line in order.lines]
-        marks = ", ".join("?" * len(ids))
-        prices = dict(
-            conn.execute(f"SELECT id, price_cents FROM products WHERE id IN ({marks})", ids)
-        )
-        rates = rates_for(conn, ids)
+        terms = sale_terms(conn, ids, settings.default_tax_rate_id)
         inputs = [
             LineInput(
-                line.get("unit_price_cents", prices.get(line["product_id"], 0)),
+                line.get("unit_price_cents", terms.get(line["product_id"], (0,))[0]),
                 line["quantity"],
-                rates.get(line["product_id"], Decimal(0)),
+                terms.get(line["product_id"], (0, Decimal(0)))[1],
                 parse_discount(line.get("discount")),
             )
             for line in order.lines
         ]
-        return price_lines(inputs, inclusive, order.discount)
+        return price_lines(inputs, settings.prices_include_tax, order.discount)
+
+    @classmethod
+    def _sell_lines(cls, conn, actor: Actor, purchase_id, order: Order, priced) -> tuple:
+        """Take the stock of every line (stock.sell), then write the lines."""
+        wanted = [
+            (line["product_id"], figures.quantity)
+            for line, figures in zip(order.lines, priced, strict=True)
+        ]
+        products = stock.sell(conn, actor, wanted, purchase_id, order.at)
+        return tuple(
+            cls._write_line(conn, purchase_id, product_id, figures, product)
+            for (product_id, _), figures, product in zip(wanted, priced, products, strict=True)
+        )
 
     @staticmethod
-    def _sell(conn, actor: Actor, purchase_id, product_id, line: PricedLine, at) -> PurchaseLine:
-        product = stock.sell(conn, actor, product_id, line.quantity, purchase_id, at)
+    def _write_line(conn, purchase_id, product_id, line: PricedLine, product) -> PurchaseLine:
         rate = f"{line.rate.normalize():f}"
         line_id = conn.execute(
             "INSERT INTO purchase_lines (purchase_id, product_id, quantity, unit_price_cents,"
-            " discount_cents, tax_rate, net_cents, tax_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " discount_cents, tax_rate, net_cents, tax_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 purchase_id,
                 product_id,
@@ -360,7 +371,7 @@ class PurchaseService:
                 line.net_cents,
                 line.tax_cents,
             ),
-        ).lastrowid
+        ).fetchone()[0]
         return PurchaseLine(
             line_id,
             product_id,

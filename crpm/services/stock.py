@@ -51,27 +51,35 @@ def move(
 def sell(
     conn: sqlite3.Connection,
     actor: Actor,
-    product_id: int,
-    quantity: int,
+    lines: list[tuple[int, int]],
     purchase_id: int,
     at: str,
-) -> sqlite3.Row:
-    """Take units of an active product for a sale and write the movement.
+) -> list[sqlite3.Row]:
+    """Take the units of every (product_id, quantity) line of a sale from active products and
+    write the movements; returns, line by line, what the purchase line needs (sku, name,
+    price_cents, stock after).
 
-    One conditional update checks the status and the stock, takes the units and returns what
-    the purchase line needs (sku, name, price_cents, stock after); the diagnostic read happens
-    only when it refuses.
+    One conditional update a line checks the status and the stock and takes the units. They
+    run in product-id order: sales running side by side (PostgreSQL) lock their products' rows
+    in that one order, so no two of them wait for each other's. A refusal names the first
+    refused line in the sale's own order (the diagnostic read happens only then).
     """
-    row = conn.execute(
-        "UPDATE products SET stock = stock - ?1"
-        " WHERE id = ?2 AND status = 'active' AND stock >= ?1"
-        " RETURNING sku, name, price_cents, stock",
-        (quantity, product_id),
-    ).fetchone()
-    if row is None:
-        _refuse_sale(conn, product_id, quantity)
-    _write_movement(conn, actor, product_id, "sale", -quantity, row["stock"], purchase_id, "", at)
-    return row
+    taken: dict[int, sqlite3.Row | None] = {}
+    for index in sorted(range(len(lines)), key=lambda index: lines[index][0]):
+        product_id, quantity = lines[index]
+        taken[index] = row = conn.execute(
+            "UPDATE products SET stock = stock - ?1"
+            " WHERE id = ?2 AND status = 'active' AND stock >= ?1"
+            " RETURNING sku, name, price_cents, stock",
+            (quantity, product_id),
+        ).fetchone()
+        if row is not None:
+            movement = (product_id, "sale", -quantity, row["stock"], purchase_id, "", at)
+            _write_movement(conn, actor, *movement)
+    refused = [index for index in range(len(lines)) if taken[index] is None]
+    if refused:
+        _refuse_sale(conn, *lines[refused[0]])
+    return [taken[index] for index in range(len(lines))]
 
 
 def _refuse_sale(conn: sqlite3.Connection, product_id: int, quantity: int) -> None:

@@ -65,6 +65,7 @@ def copy_store(actor: Actor, source, target) -> CopyReport:
             refuse_unless_empty(target)  # again under its lock: another copy may have begun
             for table in TABLES:
                 report.rows[table] = copy_table(reading, target, conn, table)
+        target.gather_statistics(TABLES)
         report.problems = differences(source, target)
     return report
 

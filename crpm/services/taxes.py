@@ -75,16 +75,22 @@ def read_settings(conn) -> ShopSettings:
 
 def rates_for(conn, product_ids: list[int]) -> dict[int, Decimal]:
     """The rate each product sells at now: its own, else the shop's default, else zero."""
+    terms = sale_terms(conn, product_ids, read_settings(conn).default_tax_rate_id)
+    return {product_id: rate for product_id, (_, rate) in terms.items()}
+
+
+def sale_terms(conn, product_ids: list[int], default_rate_id) -> dict[int, tuple[int, Decimal]]:
+    """Each product's price now (cents) and the rate it sells at: its own, else the shop's
+    default (`default_rate_id`), else zero."""
     if not product_ids:  # `IN ()` is SQLite's alone
         return {}
-    default = read_settings(conn).default_tax_rate_id
     marks = ", ".join("?" * len(product_ids))
     rows = conn.execute(
-        f"SELECT p.id, t.percent FROM products p LEFT JOIN tax_rates t"
+        f"SELECT p.id, p.price_cents, t.percent FROM products p LEFT JOIN tax_rates t"
         f" ON t.id = coalesce(p.tax_rate_id, ?) WHERE p.id IN ({marks})",
-        (default, *product_ids),
+        (default_rate_id, *product_ids),
     ).fetchall()
-    return {row["id"]: Decimal(row["percent"] or 0) for row in rows}
+    return {row["id"]: (row["price_cents"], Decimal(row["percent"] or 0)) for row in rows}
 
 
 class TaxService:

@@ -218,6 +218,12 @@ def test_the_target_hands_out_ids_after_the_copied_ones(shop_file, pg_url, clock
     newest = services.store.query_one("SELECT max(id) FROM customers")[0]
     added = services.customers.add(STAFF, name="After The Move", email="after@example.com")
     assert added.id == newest + 1
+    # ... and its pages are planned from statistics of the copied rows, not an empty table's
+    analyzed = services.store.query(
+        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+        " AND last_analyze IS NOT NULL"
+    )
+    assert {"customers", "purchases", "purchase_lines"} <= {row[0] for row in analyzed}
     services.store.close()
 
 

@@ -135,6 +135,19 @@ def test_deactivating_a_login_asks_first_in_red_and_keep_changes_nothing(open_pa
     expect(manage).to_contain_text(f"#{leaver.id} {name} · staff · inactive")
     assert not accounts.get_user(admin, leaver.id).active
 
+    # a customer's login: their customer record is not what stops
+    email = f"cleo.{name.rsplit('.', 1)[1]}@example.com"
+    cleo = accounts.register_customer("Cleo Customer", email, "browser-Cleo-Secret-9", "")
+    manage.get_by_label("Find the login").fill(email)
+    expect(manage.get_by_label("User", exact=True)).to_have_value(f"#{cleo.user_id} {email} (customer)")
+    deactivate.click()
+    asked(
+        page, shoot, "deactivate_user", "Yes, deactivate the login",
+        f"Deactivate the login #{cleo.user_id} {email} (customer)?",
+        f"Customer #{cleo.customer_id} Cleo Customer stays as it is, with every purchase,"
+        " ticket and quote; only the portal login stops.",
+    )  # fmt: skip
+
 
 def test_changing_what_was_described_closes_the_question(page, site):
     services = site.services

@@ -139,7 +139,9 @@ def test_deactivating_a_login_asks_first_in_red_and_keep_changes_nothing(open_pa
     email = f"cleo.{name.rsplit('.', 1)[1]}@example.com"
     cleo = accounts.register_customer("Cleo Customer", email, "browser-Cleo-Secret-9", "")
     manage.get_by_label("Find the login").fill(email)
-    expect(manage.get_by_label("User", exact=True)).to_have_value(f"#{cleo.user_id} {email} (customer)")
+    expect(manage.get_by_label("User", exact=True)).to_have_value(
+        f"#{cleo.user_id} {email} (customer)"
+    )
     deactivate.click()
     asked(
         page, shoot, "deactivate_user", "Yes, deactivate the login",

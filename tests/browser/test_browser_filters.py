@@ -47,9 +47,7 @@ class HeldLists:
             return self.searches["done"] == self.searches["started"]
 
 
-def test_a_search_typed_while_the_tab_refreshes_is_what_the_table_shows(
-    page, site, monkeypatch
-):
+def test_a_search_typed_while_the_tab_refreshes_is_what_the_table_shows(page, site, monkeypatch):
     tag = uuid.uuid4().hex[:8]
     site.services.customers.add(SYSTEM, f"Rita Race {tag}", f"rita.{tag}@example.com")
     scope = page.locator("#tab-customers")

@@ -179,10 +179,22 @@ class AdminHandlers:
     @guarded
     def describe_deactivate_user(self, user, request: gr.Request):
         """What deactivate_user would do (the confirmation's sentence)."""
-        target = self.accounts.get_user(self.ctx.actor(request), user_key(user))
+        actor = self.ctx.actor(request)
+        target = self.accounts.get_user(actor, user_key(user))
+        login = f"#{target.id} {md(target.username)} ({target.role})"
+        if not target.active:
+            return f"**The login {login} is already inactive.** Nothing changes."
+        kept = "What they recorded and the audit log stay."
+        if target.customer_id:
+            customer = self.ctx.services.customers.get(actor, target.customer_id)
+            kept = (
+                f"Customer #{customer.id} {md(customer.name)} stays as it is, with every purchase,"
+                " ticket and quote; only the portal login stops."
+            )
         return (
-            f"**Deactivate the login #{target.id} {md(target.username)} ({target.role})?**"
-            " They can no longer log in and their open sessions end now; their records stay."
+            f"**Deactivate the login {login}?** They can no longer log in, and if they are logged"
+            f" in now, they are logged out at their next click. {kept} Reactivate lets them in"
+            " again."
         )
 
     @guarded

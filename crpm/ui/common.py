@@ -179,13 +179,15 @@ class Opener:
     """How a record is opened from outside its tab (the global search): the tab it lives in,
     the handler `fn(record_id, request)` that draws it, the components it draws into, and the
     component holding the record's ID when `fn` does not set it; `inner` is (a gr.Tabs inside
-    the tab, the id of the sub-tab to show)."""
+    the tab, the id of the sub-tab to show); `anchor` is the elem_id of what the page scrolls to
+    once the record is drawn."""
 
     tab: str
     fn: Callable
     outputs: list
     key: object = None
     inner: tuple | None = None
+    anchor: str | None = None
 
 
 @dataclass
@@ -416,7 +418,14 @@ def chain(event, *steps: dict):
 
 @dataclass
 class Pager:
-    """A table that shows one page at a time; the page is fetched on the server."""
+    """A table that shows one page at a time; the page is fetched on the server.
+
+    Every fetch of the table in the page (the tab shown, a filter, a page step, a refresh after
+    a change) is one event, run once at a time per page: asking again while a fetch is pending
+    runs it once more when that one lands, with the filters as they are then. So the last
+    answer drawn is always the one for what the filter boxes show; two fetches side by side
+    could land in either order (the tab's own refresh, unfiltered, after the search typed
+    meanwhile). A fetch is asked for by counting `asked` up in the browser."""
 
     table: gr.Dataframe
     page: gr.Number
@@ -424,6 +433,7 @@ class Pager:
     info: gr.Markdown
     prev: gr.Button
     next: gr.Button
+    asked: gr.Number
 
     @classmethod
     def build(cls, label: str, columns, noun: str, elem_id: str) -> Pager:
@@ -444,7 +454,8 @@ class Pager:
             info = gr.Markdown(
                 f"No {noun}s loaded yet.", elem_classes="crpm-pager-info", elem_id=f"{elem_id}-info"
             )
-        return cls(grid, page, size, info, prev, nxt)
+            asked = gr.Number(0, precision=0, label="Fetches asked for", visible=False)
+        return cls(grid, page, size, info, prev, nxt, asked)
 
     @property
     def outputs(self) -> list:
@@ -453,23 +464,28 @@ class Pager:
     def wire(self, show, filters: list, resets: list, api_name: str) -> dict:
         """Connect paging to `show(*filters, page, size)`, published as `api_name`; `resets` are
         filter-change listeners that go back to page 1. Returns the event kwargs that refresh
-        the current page (private, for chaining after changes)."""
-        refresh = dict(
+        the current page (browser-only: they ask for a fetch; for chaining after changes)."""
+        fetch = dict(
             fn=show,
             inputs=[*filters, self.page, self.size],
             outputs=self.outputs,
-            api_visibility="private",
             show_progress="minimal",
         )
         # Public first: an unnamed private event would otherwise take the name of `show`.
-        self.page.submit(**{**refresh, "api_visibility": "public"}, api_name=api_name)
+        self.page.submit(**fetch, api_name=api_name, api_visibility="public")
+        # The one fetch in the page: asked for again while pending, it runs once more after.
+        self.asked.change(**fetch, api_visibility="private", trigger_mode="always_last")
+        again = "(n || 0) + 1"
+        refresh = dict(
+            fn=None, inputs=self.asked, outputs=self.asked, js=f"(n) => {again}",
+            show_progress="hidden",
+        )  # fmt: skip
         # Stepping the page number is pure browser work; only the fetch goes to the server.
-        self.prev.click(None, self.page, self.page, js="(p) => Math.max(1, (p || 1) - 1)").then(
-            **refresh
-        )
-        self.next.click(None, self.page, self.page, js="(p) => (p || 1) + 1").then(**refresh)
+        pages = [self.page, self.asked]
+        for button, step in ((self.prev, "Math.max(1, (p || 1) - 1)"), (self.next, "(p || 1) + 1")):
+            button.click(None, pages, pages, js=f"(p, n) => [{step}, {again}]")
         for listener in [*resets, self.size.input]:
-            listener(None, None, self.page, js="() => 1").then(**refresh)
+            listener(None, self.asked, pages, js=f"(n) => [1, {again}]", show_progress="hidden")
         return refresh
 
 

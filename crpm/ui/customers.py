@@ -376,7 +376,9 @@ def build(ctx: UIContext) -> list[dict]:
     page_parts = [*record, header, figures, timeline, timeline_note]
     private = {"api_visibility": "private"}
     show_page = dict(fn=handlers.customer_page, inputs=customer_id, outputs=page_parts, **private)
-    ctx.openers["customer"] = Opener("customers", handlers.customer_page, page_parts)
+    ctx.openers["customer"] = Opener(
+        "customers", handlers.customer_page, page_parts, anchor="customer-header"
+    )
 
     # One call draws the whole page; the purchase lines load only when their section is opened.
     pager.table.select(handlers.open_customer, None, page_parts, **private)

@@ -417,8 +417,9 @@ def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     ticket_id.submit(**show, api_name="desk_ticket")
     pager.table.select(handlers.open_ticket, None, [ticket_id, *view], **PRIVATE)
     handlers.ctx.openers["ticket"] = Opener(
-        "desk", handlers.desk_ticket, view, key=ticket_id, inner=(inner, "desk-tickets")
-    )
+        "desk", handlers.desk_ticket, view, key=ticket_id, inner=(inner, "desk-tickets"),
+        anchor="ticket-header",
+    )  # fmt: skip
     assign.click(handlers.assign_ticket, [ticket_id, who], view, api_name="assign_ticket").success(
         **refresh
     )
@@ -502,8 +503,9 @@ def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     quote_id.submit(**show, api_name="desk_quote")
     pager.table.select(handlers.open_quote, None, [quote_id, *page], **PRIVATE)
     ctx.openers["quote"] = Opener(
-        "desk", handlers.desk_quote, page, key=quote_id, inner=(inner, "desk-quotes")
-    )
+        "desk", handlers.desk_quote, page, key=quote_id, inner=(inner, "desk-quotes"),
+        anchor="quote-header",
+    )  # fmt: skip
     for button, handler, inputs, name in (
         (send, handlers.price_quote, [quote_id, prices, valid_until, message], "price_quote"),
         (accept, handlers.accept_quote_for_customer, [quote_id], "accept_quote_for_customer"),

@@ -425,7 +425,9 @@ def build(ctx: UIContext) -> list[dict]:
     product_id.submit(**load_record, api_name="get_product")
     product_id.submit(**{**show_page, "api_visibility": "public"}, api_name="product_page")
     pager.table.select(handlers.open_product, None, page_parts, **private)
-    ctx.openers["product"] = Opener("products", handlers.product_page, page_parts)
+    ctx.openers["product"] = Opener(
+        "products", handlers.product_page, page_parts, anchor="product-header"
+    )
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
     # After an add: the form empties and closes, the list goes to its last page (the newest).

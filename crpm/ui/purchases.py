@@ -392,7 +392,8 @@ def build(ctx: UIContext) -> list[dict]:
             # The open purchase's number: set by a row click, a sale or the search, never typed.
             purchase_id = gr.Number(label="Purchase ID", visible=False)
             details = gr.Markdown(
-                "Click a purchase in the list below, or search for it at the top of the page."
+                "Click a purchase in the list below, or search for it at the top of the page.",
+                elem_id="purchase-details",
             )
             purchase_lines = data_table(
                 LINE_COLUMNS, "Lines", max_height=260, elem_id="purchase-lines"
@@ -459,7 +460,9 @@ def build(ctx: UIContext) -> list[dict]:
     )
     # Published for API clients; in the page a purchase opens by a click or the search.
     purchase_id.submit(**show, api_name="get_purchase")
-    ctx.openers["purchase"] = Opener("purchases", handlers.get_purchase, show["outputs"])
+    ctx.openers["purchase"] = Opener(
+        "purchases", handlers.get_purchase, show["outputs"], anchor="purchase-details"
+    )
     chain(
         add_line.click(
             handlers.add_line, [product, quantity, line_discount, lines], lines, **private

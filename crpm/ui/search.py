@@ -7,6 +7,8 @@ and a button beside a purchase, ticket or quote opens its customer (`UIContext.j
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from crpm.models import parse_id
@@ -93,8 +95,8 @@ class SearchHandlers:
     def _open(self, hit, request: gr.Request) -> dict:
         kind, _, number = str(hit or "").partition(":")
         opener = self.ctx.openers.get(kind)
-        if opener is None:
-            return {}
+        if opener is None:  # nothing found: the page stays as it is (an empty dict is no update)
+            return {self.tabs: gr.update()}
         record_id = parse_id(number, kind)
         values = opener.fn(record_id, request)
         updates = dict(zip(opener.outputs, values, strict=True))
@@ -118,18 +120,57 @@ class SearchHandlers:
         return found
 
 
+# Brings an opened record's anchor (the elem_id of its heading) into view just below the search
+# bar, which stays at the top of the screen (`#crpm-search-row`, crpm/ui/style.py), so the
+# matches beside the box stay on screen to pick the next one. A tab opened for the first time
+# draws its parts a moment after the answer: look again on each frame for up to 3 s. While the
+# matches' list is open the person is picking another one: the page is left where it is.
+SCROLL_JS = """(hit) => {
+  const anchor = ANCHORS[KIND];
+  if (!anchor) return;
+  const until = Date.now() + 3000;
+  const look = () => {
+    const shown = document.getElementById(anchor);
+    if (!shown || shown.offsetParent === null) {
+      if (Date.now() < until) requestAnimationFrame(look);
+      return;
+    }
+    if (document.querySelector('#crpm-search-hits .options')) return;
+    const bar = document.getElementById('crpm-search-row');
+    const below = bar ? bar.getBoundingClientRect().height + 8 : 0;
+    const top = shown.getBoundingClientRect().top;
+    if (top >= below && top < window.innerHeight * 0.6) return;  // already in view
+    shown.style.scrollMarginTop = `${below}px`;
+    shown.scrollIntoView({block: 'start'});
+  };
+  look();
+}"""
+
+
+def scroll_to_record(ctx: UIContext, kind: str | None = None) -> str:
+    """The page script that brings an opened record into view: one of `kind`, else the kind its
+    input, the hit ("customer:12"), names."""
+    anchors = {kind: opener.anchor for kind, opener in ctx.openers.items() if opener.anchor}
+    picked = json.dumps(kind) if kind else "String(hit || '').split(':')[0]"
+    return SCROLL_JS.replace("ANCHORS", json.dumps(anchors)).replace("KIND", picked)
+
+
 def wire(ctx: UIContext, box: gr.Textbox, hits: gr.Dropdown, tabs: gr.Tabs) -> None:
     """Connect the box once every tab has said how its records open."""
     handlers = SearchHandlers(ctx, tabs)
     opening = dict(fn=handlers.open_record, inputs=hits, outputs=handlers.outputs)
+    scroll = dict(fn=None, inputs=hits, js=scroll_to_record(ctx))
     box.submit(handlers.search_records, box, hits, api_name="search_records").success(
         **opening, api_visibility="private"
-    )
-    hits.input(**opening, api_visibility="private")
+    ).success(**scroll)
+    hits.input(**opening, api_visibility="private").success(**scroll)
     for table in ctx.links:
         table.select(
             handlers.open_timeline_entry, None, opening["outputs"], api_visibility="private"
         )
+    to_customer = dict(fn=None, js=scroll_to_record(ctx, "customer"))
     for button, kind, record_id in ctx.jumps:
         owner = getattr(handlers, f"open_{kind}_customer")
-        button.click(owner, record_id, opening["outputs"], api_visibility="private")
+        button.click(owner, record_id, opening["outputs"], api_visibility="private").success(
+            **to_customer
+        )

@@ -53,12 +53,24 @@ CSS = """
   border: 1px solid var(--button-secondary-border-color); border-radius: 6px;
   background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
   text-decoration: none; }
+/* The search bar (staff) stays at the top of the screen: a record it opens is scrolled into
+   view below it (crpm/ui/search.py), and its matches' list still opens on screen, above the
+   page (Gradio's layers go to 50). Gradio's container hides its overflow, which would make it
+   the box a sticky bar sticks in; clipping does the same without that. */
+.gradio-container { overflow: clip !important; }
+#crpm-search-row { position: sticky; top: 0; z-index: 100; padding: 4px 0;
+  background: var(--body-background-fill); }
 .crpm-confirm { border: 1px solid var(--error-border-color, #fca5a5) !important;
   border-radius: 10px; padding: 10px 14px !important; margin: 6px 0;
   background: var(--error-background-fill, #fef2f2) !important; }
 .crpm-confirm-message p { margin: 0 0 6px; }
 .crpm-confirm-buttons { gap: 8px; }
-/* The theme's stop buttons are pale; the one that confirms a destructive action is not. */
+/* The theme's stop buttons look like any other. A button that starts a destructive action
+   (variant="stop": deactivate, cancel a sale, erase) reads as dangerous; the one that confirms
+   it, in the question (crpm/ui/confirm.py), is solid red. */
+button.stop { color: #b91c1c !important; border-color: #fca5a5 !important;
+  background: #fef2f2 !important; }
+button.stop:hover { background: #fee2e2 !important; }
 .crpm-confirm button.stop { background: #dc2626 !important; color: #fff !important;
   border-color: #b91c1c !important; }
 .crpm-confirm button.stop:hover { background: #b91c1c !important; }

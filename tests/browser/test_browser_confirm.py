@@ -4,6 +4,7 @@ in a real browser, backing out changes nothing in the store, confirming does the
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -14,12 +15,15 @@ from tests.browser.test_browser_dashboard import (
     new_purchase_form,
     open_customer,
     open_purchase,
+    open_tab,
     toast,
 )
+from tests.support import BROWSER_ADMIN
 
 pytestmark = pytest.mark.browser
 
 STOP = re.compile(r"\bstop\b")  # the class Gradio gives a variant="stop" button
+DANGER_TEXT = "rgb(185, 28, 28)"  # a destructive action's button (crpm/ui/style.py)
 
 
 def stock_of(services, product_id: int) -> int:
@@ -95,6 +99,56 @@ def test_deactivating_a_customer_asks_first_and_keep_changes_nothing(page, site,
     expect(toast(page, "Dora Deactivate deactivated")).to_be_visible()
     expect(edit.get_by_label("Status")).to_have_value("inactive")
     assert services.customers.get(SYSTEM, dora.id).status == "inactive"
+
+
+def test_deactivating_a_login_asks_first_in_red_and_keep_changes_nothing(open_page, site, shoot):
+    accounts = site.services.accounts
+    admin = accounts.actor_for("admin")
+    name = f"leo.leaver.{uuid.uuid4().hex[:6]}"
+    leaver = accounts.create_user(admin, name, "browser-Leaver-Secret-8", "staff")
+    page = open_page(BROWSER_ADMIN)
+    open_tab(page, "Users")
+    manage = page.locator("#user-manage")
+    deactivate = manage.get_by_role("button", name="Deactivate", exact=True)
+    expect(deactivate).to_have_class(STOP)
+    expect(deactivate).to_have_css("color", DANGER_TEXT)  # not the plain look of the others
+    expect(manage.get_by_role("button", name="Reactivate")).not_to_have_css("color", DANGER_TEXT)
+    manage.get_by_label("Find the login").fill(name)
+    expect(manage.get_by_label("User", exact=True)).to_have_value(f"#{leaver.id} {name} (staff)")
+    deactivate.click()
+
+    question, yes = asked(
+        page, shoot, "deactivate_user", "Yes, deactivate the login",
+        f"Deactivate the login #{leaver.id} {name} (staff)?",
+        "They can no longer log in, and if they are logged in now, they are logged out at their"
+        " next click.",
+        "What they recorded and the audit log stay.",
+        "Reactivate lets them in again.",
+    )  # fmt: skip
+    keep_it(question)
+    assert accounts.get_user(admin, leaver.id).active
+    expect(manage).not_to_contain_text("inactive")
+
+    deactivate.click()
+    yes.click()
+    expect(question).to_be_hidden()
+    expect(manage).to_contain_text(f"#{leaver.id} {name} · staff · inactive")
+    assert not accounts.get_user(admin, leaver.id).active
+
+    # a customer's login: their customer record is not what stops
+    email = f"cleo.{name.rsplit('.', 1)[1]}@example.com"
+    cleo = accounts.register_customer("Cleo Customer", email, "browser-Cleo-Secret-9", "")
+    manage.get_by_label("Find the login").fill(email)
+    expect(manage.get_by_label("User", exact=True)).to_have_value(
+        f"#{cleo.user_id} {email} (customer)"
+    )
+    deactivate.click()
+    asked(
+        page, shoot, "deactivate_user", "Yes, deactivate the login",
+        f"Deactivate the login #{cleo.user_id} {email} (customer)?",
+        f"Customer #{cleo.customer_id} Cleo Customer stays as it is, with every purchase,"
+        " ticket and quote; only the portal login stops.",
+    )  # fmt: skip
 
 
 def test_changing_what_was_described_closes_the_question(page, site):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import pytest
 from playwright.sync_api import expect
 
@@ -18,6 +21,16 @@ from tests.browser.test_browser_service_desk import pick
 from tests.support import TODAY
 
 pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+NOTE_TOASTS_JS = """() => {
+  window.crpmToasts = [];
+  new MutationObserver(() => document.querySelectorAll('.toast-body').forEach((toast) => {
+    if (toast.dataset.noted) return;
+    toast.dataset.noted = '1';
+    window.crpmToasts.push(toast.innerText);
+  })).observe(document.body, {childList: true, subtree: true});
+}"""
 
 
 # (customer, product, units bought, why one came back) for bought_and_returned()
@@ -111,8 +124,52 @@ def test_the_search_box_jumps_to_the_record(page, site, shoot):
     )
     expect(page.locator("#purchase-manage")).to_contain_text(f"Purchase #{sale.id}")
 
+    # every toast shown from now on is noted (an error toast may be gone by the time we look)
+    page.evaluate(NOTE_TOASTS_JS)
     search_for(page, "no-such-record-zq")
     expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches 'no-such-record-zq'")
+    # an error about no match opened would come before the answer of the next search
+    search_for(page, "sam.searchbox@example.com")
+    expect(tabs.get_by_role("tab", name="Customers", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    assert page.evaluate("() => window.crpmToasts") == []
+
+
+def pick_match(page, kind: str, record_id: int):
+    """Tap the search box's matches and pick the one of that kind and number; its option must
+    be on screen to be tapped (a phone has no room for a list drawn off-screen)."""
+    page.locator("#crpm-search-hits").locator("input").click()
+    option = page.get_by_role("option", name=re.compile(rf"^{kind} #{record_id} "))
+    expect(option).to_be_in_viewport()
+    option.click()
+
+
+def test_on_a_phone_a_found_record_is_in_view_and_the_next_match_can_be_picked(page, site):
+    services = site.services
+    tag = uuid.uuid4().hex[:8]
+    vic = services.customers.add(SYSTEM, f"Vic Viewport {tag}", f"vic.{tag}@example.com")
+    lamp = services.products.add(SYSTEM, f"VP-{tag}", f"Viewport {tag} lamp", "8.00")
+    ticket = services.desk.raise_ticket(SYSTEM, f"Scroll me {tag}", customer_id=vic.id)
+    page.set_viewport_size(PHONE)
+    customer, product = page.locator("#customer-header"), page.locator("#product-header")
+
+    search_for(page, tag)  # the customer, then the product: the first opens at once
+    expect(customer).to_contain_text(f"Vic Viewport {tag}")
+    expect(customer).to_be_in_viewport()
+    pick_match(page, "Product", lamp.id)  # the next match, from the same box
+    expect(product).to_contain_text(f"Viewport {tag} lamp")
+    expect(product).to_be_in_viewport()
+    pick_match(page, "Customer", vic.id)  # and back
+    expect(customer).to_be_in_viewport()
+
+    open_found(page, "Ticket", ticket.id)  # "#number": every kind's, the first opened at once
+    expect(page.locator("#ticket-header")).to_contain_text(f"Scroll me {tag}")
+    expect(page.locator("#ticket-header")).to_be_in_viewport()
+    page.locator("#desk-ticket").get_by_role("button", name="Open the customer's page").click()
+    expect(page.locator("#customer-timeline")).to_contain_text(f"Ticket #{ticket.id}")
+    expect(customer).to_contain_text(f"Vic Viewport {tag}")
+    expect(customer).to_be_in_viewport()
 
 
 def test_customers_get_no_search_box(open_page, site):

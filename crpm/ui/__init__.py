@@ -35,7 +35,7 @@ from crpm.ui import (  # noqa: E402
     purchases,
     search,
 )
-from crpm.ui.common import UIContext, guarded, md  # noqa: E402
+from crpm.ui.common import UIContext, guarded, login_line  # noqa: E402
 from crpm.ui.style import CSS, HEAD, THEME  # noqa: E402
 
 CONCURRENCY = 8  # services use one SQLite connection per worker thread
@@ -114,7 +114,9 @@ def build_app(services, settings: Settings) -> gr.Blocks:
         def show_role_tabs(request: gr.Request):
             actor = ctx.actor(request)
             allowed = tabs_for(actor)
-            greeting = f"Logged in as **{md(actor.username)}** ({actor.role})"
+            # A customer's login is their e-mail; they need no word for their role.
+            role = f" ({actor.role})" if actor.is_staff else ""
+            greeting = login_line(actor.username, role, breaks=True)
             # Gradio 6.31 ignores visible=False on a Tab update; "hidden" removes the tab.
             shown = (gr.Tab(visible=True if key in allowed else "hidden") for key in tabs)
             return greeting, ",".join(allowed), gr.Textbox(visible=actor.is_staff), *shown

@@ -10,7 +10,7 @@ import gradio as gr
 
 from crpm.errors import ValidationError
 from crpm.services.customers import PROFILE_FIELDS
-from crpm.ui.common import UIContext, guarded, info, md
+from crpm.ui.common import UIContext, guarded, info, login_line
 
 LABELS = {
     "name": "Name",
@@ -23,7 +23,6 @@ LABELS = {
 ROLE_TEXT = {
     "admin": "administrator: everything staff do, plus user accounts, erasure and the audit log",
     "staff": "staff: customers, products, purchases, reports and the service desk",
-    "customer": "customer: your purchases, tickets and quotes",
 }
 # After a password change every session of the account is closed, this one too.
 TO_LOGIN = "() => { setTimeout(() => { window.location.href = 'login?notice=changed'; }, 1500); }"
@@ -52,10 +51,10 @@ class AccountHandlers:
 
     def _view(self, profile: dict) -> tuple:
         is_customer = "customer_id" in profile
-        summary = (
-            f"Logged in as **{md(profile['username'])}** · {ROLE_TEXT.get(profile['role'], '')}"
-            + (f" · customer #{profile['customer_id']}" if is_customer else "")
-        )
+        about = ROLE_TEXT.get(profile["role"], "")
+        if is_customer:  # no role to explain; the number the shop knows them by, to quote
+            about = f"your customer number is {profile['customer_id']}"
+        summary = login_line(profile["username"], f" · {about}")
         values = [profile.get(name, "") or "" for name in PROFILE_FIELDS]
         return summary, *values, gr.Column(visible=is_customer)
 

@@ -59,6 +59,21 @@ def md(value) -> str:
     return MARKDOWN_ACTIVE.sub(lambda found: "\\" + found.group(0), html_text(one_line))
 
 
+# Where a long e-mail address may wrap: after the "@" and before each ".".
+EMAIL_BREAKS = re.compile(r"(?<=@)|(?=\.)")
+
+
+def login_line(username: str, rest: str = "", breaks: bool = False) -> str:
+    """'Logged in as <login>' and `rest` (Markdown-free text, escaped by the caller) for a
+    Markdown component, as one HTML paragraph: Markdown would make a customer's e-mail login a
+    mailto link. The login is plain bold text; with `breaks` a narrow screen wraps it after the
+    "@" and before each "." (<wbr>; the text stays the address) rather than letter by letter."""
+    shown = html.escape(" ".join(str(username).split()))
+    if breaks:
+        shown = EMAIL_BREAKS.sub("<wbr>", shown)
+    return f"<p>Logged in as <b class='crpm-login'>{shown}</b>{rest}</p>"
+
+
 def plain(value) -> str:
     """A user value for a component's `info` line: Gradio escapes HTML there but still turns
     [text](url) into a link, so that pair is broken up."""

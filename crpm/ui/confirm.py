@@ -2,7 +2,9 @@
 
 `ask_first(button, describe, inputs, confirm_label)` lays out, where it is called, a hidden
 panel (elem_id "confirm-<action>", from `describe`'s name "describe_<action>"): a sentence and
-two buttons, the confirming one styled as dangerous and one to back out.
+two buttons, the confirming one styled as dangerous and one to back out. An action that is
+consequential but wanted (a customer accepting a quote: they buy) passes variant="primary": the
+same question, the confirming button and the panel in the page's ordinary colours.
 A click on `button` runs `describe(*inputs)` (a guarded handler that asks the services what the
 action would touch and says so); the panel opens with its sentence. The caller wires the action
 itself to the returned confirming button, under the action's published API name, so an API
@@ -35,16 +37,22 @@ def opening(describe):
 
 
 def ask_first(
-    button: gr.Button, describe, inputs: list, confirm_label: str | None = None
+    button: gr.Button,
+    describe,
+    inputs: list,
+    confirm_label: str | None = None,
+    variant: str = "stop",
 ) -> gr.Button:
     """Make `button` ask first; returns the panel's confirming button for the action, labelled
-    `confirm_label` or "Yes, " and the button's own word ("Yes, deactivate")."""
+    `confirm_label` or "Yes, " and the button's own word ("Yes, deactivate"), styled as
+    `variant` ("stop": dangerous; "primary": wanted)."""
     confirm_label = confirm_label or f"Yes, {button.value.lower()}"
     name = describe.__name__.removeprefix("describe_")
-    with gr.Column(visible=False, elem_id=f"confirm-{name}", elem_classes="crpm-confirm") as panel:
+    classes = ["crpm-confirm", f"crpm-confirm-{variant}"]
+    with gr.Column(visible=False, elem_id=f"confirm-{name}", elem_classes=classes) as panel:
         message = gr.Markdown(elem_classes="crpm-confirm-message")
         with gr.Row(elem_classes="crpm-confirm-buttons"):
-            confirm = gr.Button(confirm_label, variant="stop", scale=2, min_width=160)
+            confirm = gr.Button(confirm_label, variant=variant, scale=2, min_width=160)
             keep = gr.Button(KEEP_LABEL, scale=1, min_width=120)
     button.click(
         opening(describe),

@@ -1,7 +1,8 @@
 """The customer's own tabs: My purchases, My tickets, My quotes.
 
 Every handler passes the logged-in customer to the service, which limits it to that customer's
-own records (someone else's ticket or quote reads as "not found").
+own records (someone else's ticket or quote reads as "not found"). The pages speak to the
+customer ("your order"), never in the staff's words ("record", "customer #12").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from crpm.ui.common import (
     fetch_page,
     guarded,
     info,
+    md,
     open_clicked,
     page_info,
     required_id,
@@ -32,10 +34,22 @@ from crpm.ui.common import (
     whole_number,
     without_clicked,
 )
+from crpm.ui.confirm import ask_first
 from crpm.ui.pickers import PICKER_LIMIT
 
 MY_TICKET_COLUMNS = tuple(
     column for column in view.TICKET_COLUMNS if column.key not in ("assignee", "customer")
+)
+# A customer's own purchase lines: the purchase is their order.
+MY_HISTORY_COLUMNS = tuple(
+    Column(column.key, "Order", column.kind) if column.key == "purchase_id" else column
+    for column in HISTORY_COLUMNS
+)
+# A customer's own quotes: no customer column; the purchase a quote became is their order.
+MY_QUOTE_COLUMNS = tuple(
+    Column(column.key, "Order", column.kind) if column.key == "purchase_id" else column
+    for column in view.QUOTE_COLUMNS
+    if column.key != "customer"
 )
 CART_COLUMNS = (
     Column("label", "Product"),
@@ -70,9 +84,9 @@ class PortalHandlers:
         shop = self.ctx.shop
         rows = [self.ctx.history_line(row, shop) for row in found.items]
         spent = shop.money(found.extra["total_spent_cents"])
-        info = page_info(found, number, "purchase line")
+        info = page_info(found, number, "line")
         if found.total:
-            info += f" · {count(found.extra['purchases'], 'purchase')}, total spent **{spent}**"
+            info += f" · {count(found.extra['purchases'], 'order')}, total spent **{spent}**"
         invoices = {row["purchase_id"]: row["invoice_number"] for row in found.items}
         links = [
             downloads.link(downloads.INVOICE_ROUTE.format(purchase_id=purchase_id), number)
@@ -81,7 +95,7 @@ class PortalHandlers:
         ]
         if links:
             info += "  \nInvoices (PDF): " + " · ".join(links)
-        return table(rows, HISTORY_COLUMNS), info, number
+        return table(rows, MY_HISTORY_COLUMNS), info, number
 
     # --- tickets ----------------------------------------------------------------------
 
@@ -182,6 +196,7 @@ class PortalHandlers:
             [],
             table([], CART_COLUMNS),
             "",
+            *view.answer_buttons(quote),
         )
 
     @guarded
@@ -198,14 +213,19 @@ class PortalHandlers:
         shop = self.ctx.shop  # the settings read once for the page, not once a row
         rows = [view.quote_row(quote, shop.money) for quote in found.items]
         info = page_info(found, number, "quote", filtered=status not in (None, "", "all"))
-        return table(rows, view.QUOTE_COLUMNS, shop.time), info, number
+        return table(rows, MY_QUOTE_COLUMNS, shop.time), info, number
 
     @guarded
     def quote_detail(self, quote_id, request: gr.Request):
-        """One quote with its lines and prices."""
+        """One quote with its lines and prices (and, in the page, the answers it leaves open)."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
-        quote = self.desk.get_quote(self.ctx.actor(request), quote_id)
-        return view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
+        return self._quote_view(self.desk.get_quote(self.ctx.actor(request), quote_id))
+
+    def _quote_view(self, quote) -> tuple:
+        """The quote as the customer reads it, then its Accept and Reject buttons shown only
+        while its status allows them (not API outputs: a client gets the HTML alone)."""
+        shown = view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
+        return shown, *view.answer_buttons(quote)
 
     @guarded
     def open_my_quote(self, event: gr.SelectData, request: gr.Request):
@@ -217,22 +237,47 @@ class PortalHandlers:
         """Accept a priced quote: it becomes a purchase at the quoted prices."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         quote = self.desk.accept_quote(self.ctx.actor(request), quote_id)
-        info(f"Quote #{quote.id} accepted: purchase #{quote.purchase_id} recorded")
-        return view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
+        info(f"Quote #{quote.id} accepted: your order #{quote.purchase_id} is placed")
+        return self._quote_view(quote)
 
     @guarded
     def reject_quote(self, quote_id, request: gr.Request):
-        """Turn down a quote."""
+        """Turn down a requested or priced quote."""
         quote_id = required_id(quote_id, "quote", QUOTE_HINT)
         quote = self.desk.reject_quote(self.ctx.actor(request), quote_id)
-        info(f"Quote #{quote.id} rejected")
-        return view.quote_html(quote, self.ctx.money, self.ctx.shop.time)
+        info(f"Quote #{quote.id} rejected; the shop is told")
+        return self._quote_view(quote)
+
+    @guarded
+    def describe_accept_quote(self, quote_id, request: gr.Request):
+        """What accept_quote would do, before anything happens."""
+        quote = self._asked_about(quote_id, request)
+        total = view.amount(quote.total_cents, self.ctx.money)
+        return (
+            f"**Accept quote #{quote.id} and buy at the quoted total of {md(total)}?** Your "
+            "order is placed at the quoted prices and shows under My purchases."
+        )
+
+    @guarded
+    def describe_reject_quote(self, quote_id, request: gr.Request):
+        """What reject_quote would do, before anything happens."""
+        quote = self._asked_about(quote_id, request)
+        total = "" if quote.total_cents is None else f" ({md(self.ctx.money(quote.total_cents))})"
+        return (
+            f"**Reject quote #{quote.id}{total}?** The shop is told you turned it down. This "
+            "cannot be undone: to buy these later, ask for a new quote."
+        )
+
+    def _asked_about(self, quote_id, request):
+        return self.desk.get_quote(
+            self.ctx.actor(request), required_id(quote_id, "quote", QUOTE_HINT)
+        )
 
 
 def build_purchases(ctx: UIContext) -> list[dict]:
     handlers = PortalHandlers(ctx)
     gr.Markdown("### What you bought\nEvery line of your purchases, newest first.")
-    pager = Pager.build("My purchases", HISTORY_COLUMNS, "line", "my-purchases")
+    pager = Pager.build("Your purchases", MY_HISTORY_COLUMNS, "line", "my-purchases")
     return [pager.wire(handlers.my_purchases, [], [], "my_purchases")]
 
 
@@ -257,7 +302,7 @@ def build_tickets(ctx: UIContext) -> list[dict]:
                 close = gr.Button("Close ticket")
 
     status = gr.Radio(view.STATUS_CHOICES, value="all", label="Status")
-    pager = Pager.build("My tickets", MY_TICKET_COLUMNS, "ticket", "my-tickets")
+    pager = Pager.build("Your tickets", MY_TICKET_COLUMNS, "ticket", "my-tickets")
     refresh = pager.wire(handlers.my_tickets, [status], [status.input], "my_tickets")
 
     show = dict(fn=handlers.ticket_detail, inputs=ticket_id, outputs=detail)
@@ -306,12 +351,23 @@ def build_quotes(ctx: UIContext) -> list[dict]:
             # The open quote's number: set by a click on the list or a new request, never typed.
             quote_id = gr.Number(label="Quote ID", visible=False)
             detail = gr.HTML("<p class='crpm-empty'>Click a quote in the list below.</p>")
+            # Shown only while the open quote's status allows them; each asks first.
             with gr.Row():
-                accept = gr.Button("Accept and buy", variant="primary")
-                reject = gr.Button("Reject", variant="stop")
+                accept = gr.Button("Accept and buy", variant="primary", visible=False)
+                reject = gr.Button("Reject", variant="stop", visible=False)
+            accept_yes = ask_first(
+                accept,
+                handlers.describe_accept_quote,
+                [quote_id],
+                "Yes, accept and buy",
+                variant="primary",
+            )
+            reject_yes = ask_first(
+                reject, handlers.describe_reject_quote, [quote_id], "Yes, reject the quote"
+            )
 
     status = gr.Radio(view.QUOTE_STATUS_CHOICES, value="all", label="Status")
-    pager = Pager.build("My quotes", view.QUOTE_COLUMNS, "quote", "my-quotes")
+    pager = Pager.build("Your quotes", MY_QUOTE_COLUMNS, "quote", "my-quotes")
     refresh = pager.wire(handlers.my_quotes, [status], [status.input], "my_quotes")
 
     # `change`, not `input`: a pasted query searches too.
@@ -326,23 +382,24 @@ def build_quotes(ctx: UIContext) -> list[dict]:
     )
     add.click(handlers.add_quote_line, [product, quantity, lines], [lines, cart], **PRIVATE)
     cart.select(handlers.remove_quote_line, lines, [lines, cart], **PRIVATE)
+    shown = [detail, accept, reject]  # the quote, then the answers it leaves open
     chain(
         ask.click(
             handlers.request_quote,
             [lines, text],
-            [quote_id, detail, lines, cart, text],
+            [quote_id, detail, lines, cart, text, accept, reject],
             api_name="request_quote",
         ),
         refresh,
     )
-    show = dict(fn=handlers.quote_detail, inputs=quote_id, outputs=detail)
+    show = dict(fn=handlers.quote_detail, inputs=quote_id, outputs=shown)
     # Published for API clients; in the page a quote opens by a click on the list.
     quote_id.submit(**show, api_name="quote_detail")
-    pager.table.select(handlers.open_my_quote, None, [quote_id, detail], **PRIVATE)
-    accept.click(handlers.accept_quote, quote_id, detail, api_name="accept_quote").success(
+    pager.table.select(handlers.open_my_quote, None, [quote_id, *shown], **PRIVATE)
+    accept_yes.click(handlers.accept_quote, quote_id, shown, api_name="accept_quote").success(
         **refresh
     )
-    reject.click(handlers.reject_quote, quote_id, detail, api_name="reject_quote").success(
+    reject_yes.click(handlers.reject_quote, quote_id, shown, api_name="reject_quote").success(
         **refresh
     )
     return [refresh]

@@ -11,6 +11,7 @@ import pandas as pd
 
 from crpm.errors import ValidationError
 from crpm.models import cents_to_decimal_text
+from crpm.services.servicedesk import PRICEABLE
 from crpm.ui.common import (
     Opener,
     Pager,
@@ -39,6 +40,7 @@ from crpm.ui.desk_view import (
     STATUS_CHOICES,
     TICKET_COLUMNS,
     amount,
+    answer_buttons,
     conversation_html,
     line_columns,
     quote_cards,
@@ -69,8 +71,6 @@ VALID_DAYS = 14
 TICKET_HINT = "open a ticket: click it in the queue or search for it at the top"
 QUOTE_HINT = "open a quote: click it in the list or search for it at the top"
 PRIVATE = {"api_visibility": "private"}
-PRICEABLE = ("requested", "priced", "expired")  # the statuses a quote may be priced in
-ANSWERABLE = ("requested", "priced")  # a customer may still turn it down
 PURCHASE_NOTES = {
     False: "#### Purchase\nNone yet: accepting the quote records one at its prices.",
     True: "#### Purchase\nThe quote became this purchase; click it to open its page.",
@@ -266,8 +266,7 @@ class DeskHandlers:
             PURCHASE_NOTES[bool(bought)],
             # what its status leaves open: pricing, or the customer's answer given for them
             gr.Column(visible=quote.status in PRICEABLE),
-            gr.Button(visible=quote.status == "priced"),
-            gr.Button(visible=quote.status in ANSWERABLE),
+            *answer_buttons(quote),
         )
 
     def _purchase_entry(self, actor, purchase_id: int, shop) -> dict:

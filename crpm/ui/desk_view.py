@@ -1,4 +1,5 @@
-"""How tickets and quotes read on screen, for customers and staff alike.
+"""How tickets and quotes read on screen: in the customer's portal (ticket_html, quote_html,
+in the customer's words) and on the staff desk's record pages.
 
 The service already decides what a viewer may see (a customer never gets internal notes or the
 assignee); these functions only lay it out. Every value people typed is HTML-escaped.
@@ -8,7 +9,16 @@ from __future__ import annotations
 
 from html import escape
 
-from crpm.services.servicedesk import CATEGORIES, PRIORITIES, QUOTE_STATUSES, TICKET_STATUSES
+import gradio as gr
+
+from crpm.services.servicedesk import (
+    ACCEPTABLE,
+    CATEGORIES,
+    PRIORITIES,
+    QUOTE_STATUSES,
+    REJECTABLE,
+    TICKET_STATUSES,
+)
 from crpm.ui.common import CODE, COUNT, DATE, MONEY, Column, md, totals_text
 from crpm.ui.reports import figure_cards
 
@@ -81,13 +91,12 @@ def as_stored(text):
 
 
 def ticket_html(ticket, time=as_stored) -> str:
-    """The ticket with its whole visible history, oldest first; `time` shows a stored time
-    (ShopLocale.time: on the shop's clock)."""
+    """The customer's ticket with its whole visible history, oldest first; `time` shows a
+    stored time (ShopLocale.time: on the shop's clock)."""
     facts = [
         ("Status", f"{label(ticket.status)} since {time(ticket.status_changed_at)}"),
         ("Priority", ticket.priority),
         ("Category", ticket.category),
-        ("Customer", f"#{ticket.customer_id} {ticket.customer_name}"),
         ("Opened by", f"{ticket.created_by} at {time(ticket.created_at)}"),
     ]
     if ticket.assignee_id is not None or ticket.assignee:
@@ -128,11 +137,18 @@ def event_html(event, time=as_stored) -> str:
     )
 
 
+def answer_buttons(quote=None) -> tuple[gr.Button, gr.Button]:
+    """A quote's Accept and Reject buttons as its status leaves them open (the service's own
+    rules): Accept for a priced, still valid quote, Reject for a requested or priced one;
+    neither before a quote is opened."""
+    status = quote.status if quote is not None else None
+    return gr.Button(visible=status in ACCEPTABLE), gr.Button(visible=status in REJECTABLE)
+
+
 def quote_html(quote, money, time=as_stored) -> str:
-    """The quote, its lines with prices once priced, and what the customer can do with it."""
+    """The customer's quote, its lines with prices once priced, and the order it became."""
     facts = [
         ("Status", quote.status),
-        ("Customer", f"#{quote.customer_id} {quote.customer_name}"),
         ("Requested", time(quote.created_at)),
     ]
     if quote.valid_until:
@@ -140,7 +156,7 @@ def quote_html(quote, money, time=as_stored) -> str:
     if quote.priced_by:
         facts.append(("Priced by", f"{quote.priced_by} at {time(quote.priced_at)}"))
     if quote.purchase_id:
-        facts.append(("Purchase", f"#{quote.purchase_id}"))
+        facts.append(("Your order", f"#{quote.purchase_id}"))
     rows = "".join(
         f"<tr><td>{escape(line.sku)}</td><td>{escape(line.product_name)}</td>"
         f"<td style='text-align:right'>{line.quantity}</td>"
@@ -148,11 +164,11 @@ def quote_html(quote, money, time=as_stored) -> str:
         f"<td style='text-align:right'>{price(line.total_cents, money)}</td></tr>"
         for line in quote.lines
     )
-    lines = (
-        "<table style='width:100%'><tr><th>SKU</th><th>Product</th><th>Qty</th>"
-        f"<th>Unit price</th><th>Line total</th></tr>{rows}"
-        f"<tr><th colspan='4' style='text-align:right'>Total</th>"
-        f"<th style='text-align:right'>{price(quote.total_cents, money)}</th></tr></table>"
+    lines = (  # a phone scrolls the lines sideways inside the card, not the page
+        "<div style='overflow-x:auto'><table style='width:100%'><tr><th>SKU</th>"
+        "<th>Product</th><th>Qty</th><th>Unit price</th><th>Line total</th></tr>"
+        f"{rows}<tr><th colspan='4' style='text-align:right'>Total</th>"
+        f"<th style='text-align:right'>{price(quote.total_cents, money)}</th></tr></table></div>"
         if quote.lines
         else ""
     )

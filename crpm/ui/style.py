@@ -27,6 +27,11 @@ CSS = """
   margin-bottom: 4px; }
 .crpm-header h1 { margin: 0; font-size: 1.6rem; letter-spacing: -0.01em; }
 .crpm-who { text-align: right; color: var(--body-text-color-subdued); }
+/* On a phone the login gets a line of its own under the title, not a sliver beside it. */
+@media (max-width: 640px) {
+  .crpm-header > .crpm-who { order: 3; flex: 1 1 100% !important; }
+  .crpm-header .crpm-who { text-align: left; }
+}
 .crpm-card { border: 1px solid var(--border-color-primary); border-radius: 10px;
   padding: 12px 14px !important; background: var(--background-fill-secondary); }
 .crpm-pager { align-items: center; gap: 8px; margin-top: 4px; }
@@ -74,6 +79,9 @@ button.stop:hover { background: #fee2e2 !important; }
 .crpm-confirm button.stop { background: #dc2626 !important; color: #fff !important;
   border-color: #b91c1c !important; }
 .crpm-confirm button.stop:hover { background: #b91c1c !important; }
+/* A wanted action asked first (a customer accepting a quote) is no warning. */
+.crpm-confirm.crpm-confirm-primary { border-color: var(--border-color-accent, #a5b4fc) !important;
+  background: var(--background-fill-primary, #fff) !important; }
 .crpm-download-link:hover { background: var(--button-secondary-background-fill-hover); }
 /* The field a refusal names (FIELD_MARKS_JS) and the reason under it. */
 .crpm-invalid { outline: 2px solid #dc2626; outline-offset: -2px; }

@@ -231,7 +231,9 @@ RULES = {
     "quote_detail": rule(BOBS, lambda w: [w.bob_quote.id]),
     "open_my_quote": rule(ALICES, event_data=SELECT),  # quote #1 is alice's
     "accept_quote": rule(BOBS, lambda w: [w.bob_quote.id], True),
+    "describe_accept_quote": rule(BOBS, lambda w: [w.bob_quote.id]),
     "reject_quote": rule(BOBS, lambda w: [w.reject_me.id], True),
+    "describe_reject_quote": rule(BOBS, lambda w: [w.reject_me.id]),
     # own account
     "my_profile": rule(LOGGED_IN),
     "update_profile": rule(

@@ -8,7 +8,15 @@ customer's.
 
 from __future__ import annotations
 
-from crpm.services.servicedesk.quotes import QUOTE_STATUSES, Quote, QuoteDesk, QuoteLine
+from crpm.services.servicedesk.quotes import (
+    ACCEPTABLE,
+    PRICEABLE,
+    QUOTE_STATUSES,
+    REJECTABLE,
+    Quote,
+    QuoteDesk,
+    QuoteLine,
+)
 from crpm.services.servicedesk.tickets import (
     CATEGORIES,
     PRIORITIES,
@@ -20,9 +28,12 @@ from crpm.services.servicedesk.tickets import (
 )
 
 __all__ = [
+    "ACCEPTABLE",
     "CATEGORIES",
+    "PRICEABLE",
     "PRIORITIES",
     "QUOTE_STATUSES",
+    "REJECTABLE",
     "TICKET_STATUSES",
     "TRANSITIONS",
     "Quote",

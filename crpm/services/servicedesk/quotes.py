@@ -39,6 +39,11 @@ from crpm.services.sqlparts import Where, read_page
 from crpm.services.taxes import rates_for, read_settings
 
 QUOTE_STATUSES = ("requested", "priced", "accepted", "rejected", "expired")
+# What a quote's (effective) status leaves open; the pages show only these actions. "priced"
+# is still valid: past its validity date a priced quote reads as "expired".
+PRICEABLE = ("requested", "priced", "expired")  # staff may price it (again)
+ACCEPTABLE = ("priced",)  # the customer (or staff for them) may accept it
+REJECTABLE = ("requested", "priced")  # the customer (or staff for them) may still turn it down
 QUOTE_STATUS_SQL = (
     "CASE WHEN q.status = 'priced' AND q.valid_until < :now THEN 'expired' ELSE q.status END"
 )
@@ -218,7 +223,7 @@ class QuoteDesk:
         extra = [_extra_line(number, line) for number, line in enumerate(extra_lines or (), 1)]
         with self.store.write() as conn:
             quote = self._quote(conn, actor, _quote_row(conn, quote_id))
-            _refuse_unless(conn, quote, ("requested", "priced", "expired"))
+            _refuse_unless(conn, quote, PRICEABLE)
             requested = {line.product_id for line in quote.lines}
             _check_pricing(requested, prices, extra)
             for line in extra:
@@ -258,7 +263,7 @@ class QuoteDesk:
         it at the quoted prices, with every stock rule of a purchase, in this one transaction."""
         quote_id = parse_id(quote_id, "quote")
         with self.store.write() as conn:
-            quote = self._answered(conn, actor, "accept_quote", quote_id, ("priced",))
+            quote = self._answered(conn, actor, "accept_quote", quote_id, ACCEPTABLE)
             purchase = self.purchases.record(actor, quote.customer_id, quote_id=quote_id)
             _decide(conn, actor, quote, "accepted", purchase.id)
         return self._shown_quote(actor, quote_id)
@@ -267,7 +272,7 @@ class QuoteDesk:
         """The customer (or staff for them) turns down a quote that is requested or priced."""
         quote_id = parse_id(quote_id, "quote")
         with self.store.write() as conn:
-            quote = self._answered(conn, actor, "quotes", quote_id, ("requested", "priced"))
+            quote = self._answered(conn, actor, "quotes", quote_id, REJECTABLE)
             _decide(conn, actor, quote, "rejected", None)
         return self._shown_quote(actor, quote_id)
 

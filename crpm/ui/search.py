@@ -123,16 +123,17 @@ class SearchHandlers:
 # Brings an opened record's anchor (the elem_id of its heading) into view just below the search
 # bar, which stays at the top of the screen (`#crpm-search-row`, crpm/ui/style.py), so the
 # matches beside the box stay on screen to pick the next one. A tab opened for the first time
-# draws its parts a moment after the answer: look again on each frame for up to 3 s. While the
-# matches' list is open the person is picking another one: the page is left where it is.
+# draws its parts a moment after the answer: look again on each frame, for up to 180 frames
+# (3 s at 60 a second). While the matches' list is open the person is picking another one: the
+# page is left where it is.
 SCROLL_JS = """(hit) => {
   const anchor = ANCHORS[KIND];
   if (!anchor) return;
-  const until = Date.now() + 3000;
+  let frames = 180;
   const look = () => {
     const shown = document.getElementById(anchor);
     if (!shown || shown.offsetParent === null) {
-      if (Date.now() < until) requestAnimationFrame(look);
+      if (frames-- > 0) requestAnimationFrame(look);
       return;
     }
     if (document.querySelector('#crpm-search-hits .options')) return;

@@ -18,7 +18,7 @@ from crpm.errors import NotFound
 from crpm.models import DocumentLine, Party, SalesDocument, parse_id
 from crpm.permissions import Actor, ensure
 from crpm.pricing import PricedLine
-from crpm.services.taxes import read_settings
+from crpm.services.taxes import ShopSettings
 
 UNINVOICED_SOURCES = ("import", "demo")
 # What of a customer an invoice shows.
@@ -68,10 +68,9 @@ def numbered(conn, kind: str) -> tuple[str, str]:
     return number, min(conn.clock.stamp(), f"{year}-12-31 23:59:59")
 
 
-def issue_invoice(conn, purchase_id: int, settings=None, customer=None) -> str:
-    """Issue the invoice of a purchase just written, inside its transaction (`settings` and
-    the `customer` row with PARTY_COLUMNS, when the caller has read them already)."""
-    settings = settings or read_settings(conn)
+def issue_invoice(conn, purchase_id: int, settings: ShopSettings, customer) -> str:
+    """Issue the invoice of a purchase just written, inside its transaction, to `customer` (a
+    row with PARTY_COLUMNS)."""
     shop = Party(settings.name, tuple(settings.address.splitlines()), settings.tax_number)
     number, issued_at = numbered(conn, "INV")
     conn.execute(
@@ -82,7 +81,7 @@ def issue_invoice(conn, purchase_id: int, settings=None, customer=None) -> str:
             purchase_id,
             issued_at,
             _party_json(shop),
-            _party_json(customer_party(customer or _purchase_customer(conn, purchase_id))),
+            _party_json(customer_party(customer)),
             settings.payment_note,
         ),
     )
@@ -114,15 +113,6 @@ def issue_credit_note(
         ],
     )
     return number
-
-
-def _purchase_customer(conn, purchase_id: int):
-    party = ", ".join(f"c.{column}" for column in PARTY_COLUMNS.split(", "))
-    return conn.execute(
-        f"SELECT {party} FROM purchases pu JOIN customers c ON c.id = pu.customer_id"
-        " WHERE pu.id = ?",
-        (purchase_id,),
-    ).fetchone()
 
 
 def customer_party(row) -> Party:

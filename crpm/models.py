@@ -393,6 +393,8 @@ class Purchase:
     def status(self) -> str:
         if self.cancelled_at:
             return "cancelled"
+        if self.lines and all(line.returned >= line.quantity for line in self.lines):
+            return "returned"
         if any(line.returned for line in self.lines):
             return "partly returned"
         return "completed"

@@ -358,7 +358,7 @@ def build_users(ctx: UIContext) -> list[dict]:
                 )
             with gr.Row(equal_height=True):
                 new_role = gr.Dropdown(ROLES, value="staff", label="Role")
-                set_role = gr.Button("Set role", scale=0, min_width=100)
+                set_role = gr.Button("Set role", variant="stop", scale=0, min_width=100)
             set_role_yes = ask_first(
                 set_role, handlers.describe_set_role, [user, new_role], "Yes, change the role"
             )

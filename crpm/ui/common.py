@@ -285,7 +285,7 @@ class UIContext:
         """A purchase-history line (PurchaseService.history) with money and time shown and its
         state."""
         shop = shop or self.shop
-        state = "cancelled" if row["cancelled_at"] else ("returned" if row["returned"] else "")
+        state = "cancelled" if row["cancelled_at"] else returned_state(row)
         return {
             **row,
             "purchased_at": shop.time(row["purchased_at"]),
@@ -405,6 +405,14 @@ def _cell(value, convert):
     if convert and isinstance(value, str) and len(value) == 19:
         return convert(value)
     return value
+
+
+def returned_state(line) -> str:
+    """A purchase line's return state in words: "returned" once every unit came back,
+    "partly returned" when some did, empty when none did."""
+    if not line["returned"]:
+        return ""
+    return "returned" if line["returned"] >= line["quantity"] else "partly returned"
 
 
 def count(number: int, noun: str) -> str:

@@ -42,10 +42,14 @@ def ask_first(
     inputs: list,
     confirm_label: str | None = None,
     variant: str = "stop",
+    apart: list | None = None,
 ) -> gr.Button:
     """Make `button` ask first; returns the panel's confirming button for the action, labelled
     `confirm_label` or "Yes, " and the button's own word ("Yes, deactivate"), styled as
-    `variant` ("stop": dangerous; "primary": wanted)."""
+    `variant` ("stop": dangerous; "primary": wanted). `apart` is a list shared by the questions
+    of which only one may be open (a quote's Accept and Reject): opening this one closes the
+    others and theirs close this. It may hold a plain button that does not ask ((button, None)),
+    whose click closes the questions too."""
     confirm_label = confirm_label or f"Yes, {button.value.lower()}"
     name = describe.__name__.removeprefix("describe_")
     classes = ["crpm-confirm", f"crpm-confirm-{variant}"]
@@ -63,4 +67,10 @@ def ask_first(
     )
     closers = [keep.click, confirm.click, *(component.change for component in inputs)]
     gr.on(closers, None, None, panel, js=HIDE, show_progress="hidden")
+    if apart is not None:
+        for other, other_panel in apart:
+            other.click(None, None, panel, js=HIDE, show_progress="hidden")
+            if other_panel is not None:
+                button.click(None, None, other_panel, js=HIDE, show_progress="hidden")
+        apart.append((button, panel))
     return confirm

@@ -355,15 +355,21 @@ def build_quotes(ctx: UIContext) -> list[dict]:
             with gr.Row():
                 accept = gr.Button("Accept and buy", variant="primary", visible=False)
                 reject = gr.Button("Reject", variant="stop", visible=False)
+            answers = []  # one question open at a time
             accept_yes = ask_first(
                 accept,
                 handlers.describe_accept_quote,
                 [quote_id],
                 "Yes, accept and buy",
                 variant="primary",
+                apart=answers,
             )
             reject_yes = ask_first(
-                reject, handlers.describe_reject_quote, [quote_id], "Yes, reject the quote"
+                reject,
+                handlers.describe_reject_quote,
+                [quote_id],
+                "Yes, reject the quote",
+                apart=answers,
             )
 
     status = gr.Radio(view.QUOTE_STATUS_CHOICES, value="all", label="Status")

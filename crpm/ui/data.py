@@ -82,8 +82,9 @@ def progress_bar(progress: gr.Progress):
 
 
 def confirm_button(enabled: bool) -> gr.Button:
-    """The Import the file button: the main action once a check was clean, off otherwise."""
-    return gr.Button(interactive=enabled, variant="primary" if enabled else "secondary")
+    """The Import the file button: once a check was clean, on and styled as dangerous (it writes
+    the whole file into the store, and can overwrite records); off otherwise."""
+    return gr.Button(interactive=enabled, variant="stop" if enabled else "secondary")
 
 
 def problems_table(report: ImportReport) -> pd.DataFrame:

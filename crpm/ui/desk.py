@@ -479,6 +479,7 @@ def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
                     handlers.describe_reject_quote_for_customer,
                     [quote_id],
                     "Yes, reject the quote",
+                    apart=[(accept, None)],  # accepting closes the question
                 )
         with gr.Column(visible=False, elem_id="quote-pricing") as pricing:
             gr.Markdown("#### Price the quote")

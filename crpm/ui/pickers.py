@@ -44,8 +44,8 @@ class Pickers:
         self.ctx = ctx
 
     def _pick(self, service, actor, query: str, status: str) -> list:
-        """Records of the status ("all": active or inactive) matching a typed query, plus the
-        record whose ID was typed."""
+        """Records of the status ("all": active or inactive) matching a typed query, after the
+        record whose ID was typed (or the product whose SKU was)."""
         shown = STATUSES if status == "all" else (status,)
 
         def typed(record_id):
@@ -54,8 +54,16 @@ class Pickers:
                 raise NotFound(service.entity, record_id)
             return record
 
+        def by_sku(text):  # a product's whole SKU, in any case: it beats names holding it
+            sql = "SELECT id FROM products WHERE lower(sku) = lower(?)"
+            row = service.store.query_one(sql, (text,))
+            if row is None:
+                raise NotFound(service.entity, text)
+            return typed(row[0])
+
         page = service.list(actor, search=query, status=status, limit=PICKER_LIMIT)
-        return typed_first(query, typed, page.items)
+        by_name = by_sku if service.entity == "product" else None
+        return typed_first(query, typed, page.items, by_name=by_name)
 
     @staticmethod
     def search(query, choose) -> tuple[str, list]:

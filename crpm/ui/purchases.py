@@ -415,7 +415,7 @@ def build(ctx: UIContext) -> list[dict]:
             with gr.Row(equal_height=True):
                 return_qty = gr.Number(label="Units", value=1, scale=1)
                 return_reason = gr.Textbox(label="Reason", placeholder="Damaged", scale=2)
-            give_back = gr.Button("Return units")
+            give_back = gr.Button("Return units", variant="stop")
             give_back_yes = ask_first(
                 give_back,
                 handlers.describe_return_items,

@@ -82,6 +82,11 @@ button.stop:hover { background: #fee2e2 !important; }
 /* A wanted action asked first (a customer accepting a quote) is no warning. */
 .crpm-confirm.crpm-confirm-primary { border-color: var(--border-color-accent, #a5b4fc) !important;
   background: var(--background-fill-primary, #fff) !important; }
+/* A dropdown's caret is laid over the right end of its box (Gradio positions it absolutely):
+   a long value (a match of the search, a picked product) ran under it, on a phone always. The
+   value stops short of the caret and ends in an ellipsis. */
+.wrap-inner .secondary-wrap:has(> .icon-wrap) > input {
+  padding-right: calc(2 * var(--size-5)) !important; text-overflow: ellipsis; }
 .crpm-download-link:hover { background: var(--button-secondary-background-fill-hover); }
 /* The field a refusal names (FIELD_MARKS_JS) and the reason under it. */
 .crpm-invalid { outline: 2px solid #dc2626; outline-offset: -2px; }

@@ -18,6 +18,7 @@ from tests.browser.test_browser_dashboard import (
     open_tab,
     toast,
 )
+from tests.browser.test_browser_data import upload
 from tests.support import BROWSER_ADMIN
 
 pytestmark = pytest.mark.browser
@@ -199,3 +200,41 @@ def test_after_a_sale_the_pickers_are_empty_and_a_search_without_match_says_so(p
     new.get_by_label("Find customer").fill("nora.next")  # a match takes the note away
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Nora Next"))
     expect(new).not_to_contain_text("No active customer matches")
+
+
+def test_every_action_that_asks_first_reads_dangerous(open_page, site, tmp_path):
+    """Returning units, changing a role and importing a file ask first: the buttons that start
+    them read red like Cancel whole purchase and Deactivate, and so do their yes buttons."""
+    services = site.services
+    buyer = services.customers.add(SYSTEM, "Rita Red", f"rita.red.{uuid.uuid4().hex[:6]}@x.com")
+    mug = services.products.add(SYSTEM, f"BRW-RED-{uuid.uuid4().hex[:6]}", "Red mug", "3.00", 5)
+    sale = services.purchases.record(SYSTEM, buyer.id, [(mug.id, 2)])
+    page = open_page(BROWSER_ADMIN)
+
+    def dangerous(button, yes_label: str, action: str):
+        expect(button).to_have_class(STOP)
+        expect(button).to_have_css("color", DANGER_TEXT)
+        button.click()
+        question, _ = asked(page, lambda *_: None, action, yes_label)
+        keep_it(question)
+
+    manage = open_purchase(page, sale)
+    expect(manage.get_by_label("Line to return")).not_to_have_value("")
+    dangerous(
+        manage.get_by_role("button", name="Return units"), "Yes, return the units", "return_items"
+    )
+    assert services.purchases.get(SYSTEM, sale.id).lines[0].returned == 0
+
+    open_tab(page, "Users")
+    users = page.locator("#user-manage")
+    users.get_by_label("Find the login").fill(BROWSER_ADMIN[0])
+    expect(users.get_by_label("User", exact=True)).to_have_value(re.compile(BROWSER_ADMIN[0]))
+    dangerous(users.get_by_role("button", name="Set role"), "Yes, change the role", "set_role")
+
+    path = tmp_path / "red.csv"
+    path.write_text(f"name,email\nRed Import,red.{uuid.uuid4().hex[:6]}@x.com\n", "utf-8")
+    open_tab(page, "Import & export")
+    upload(page, path)
+    page.locator("#import-check").click()
+    expect(page.locator("#import-summary")).to_contain_text("No problems")
+    dangerous(page.locator("#import-confirm"), "Yes, import it", "import_run")

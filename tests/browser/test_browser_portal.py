@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from crpm.clock import FixedClock
 from crpm.permissions import SYSTEM
+from tests.browser.test_browser_dashboard import open_found
 from tests.browser.test_browser_data import settled
 from tests.browser.test_browser_tables import VIEWS, show_tab
 from tests.support import TODAY
@@ -160,3 +161,38 @@ def test_the_login_email_is_plain_text_that_wraps_at_sensible_points(
     assert page.locator("a[href^='mailto:']").count() == 0
     wraps = summary.locator("p").first.evaluate(WRAPS_JS)
     assert len(wraps) <= 3 and all(map(sensible, wraps)), wraps
+
+
+def test_accept_and_reject_never_ask_at_the_same_time(open_page, site, customer):
+    """Opening the Accept question closes the Reject one and back; on the desk, accepting for
+    the customer closes the question about rejecting."""
+    email, _, priced = customer
+    page = open_page((email, PASSWORD))
+    show_tab(page, "my_quotes", "My quotes")
+    open_quote(page, priced)
+    card = page.locator("#quote-view")
+    accepting, rejecting = (
+        page.locator("#confirm-accept_quote"),
+        page.locator("#confirm-reject_quote"),
+    )
+    card.get_by_role("button", name="Accept and buy").click()
+    expect(accepting).to_be_visible()
+    card.get_by_role("button", name="Reject", exact=True).click()
+    expect(rejecting).to_be_visible()
+    expect(accepting).to_be_hidden()
+    card.get_by_role("button", name="Accept and buy").click()
+    expect(accepting).to_be_visible()
+    expect(rejecting).to_be_hidden()
+    assert site.services.desk.get_quote(SYSTEM, priced.id).status == "priced"
+
+    staff = open_page()
+    open_found(staff, "Quote", priced.id)
+    quote = staff.locator("#desk-quote")
+    expect(quote).to_contain_text(f"#{priced.id}")
+    quote.get_by_role("button", name="Reject for the customer").click()
+    question = staff.locator("#confirm-reject_quote_for_customer")
+    expect(question).to_be_visible()
+    quote.get_by_role("button", name="Accept for the customer").click()
+    expect(question).to_be_hidden()
+    settled(staff)
+    assert site.services.desk.get_quote(SYSTEM, priced.id).status == "accepted"

@@ -3,7 +3,8 @@
 from types import SimpleNamespace
 
 from crpm.errors import NotFound
-from crpm.ui.pickers import typed_first
+from crpm.permissions import SYSTEM
+from crpm.ui.pickers import Pickers, typed_first
 
 BOB_SMITH, BOB = SimpleNamespace(id=3, name="bob.smith"), SimpleNamespace(id=9, name="bob")
 USERS = {user.id: user for user in (BOB_SMITH, BOB)}
@@ -30,3 +31,13 @@ def test_a_typed_number_comes_first_and_a_name_only_with_a_name_lookup():
     assert ids(typed_first("bob", get, [BOB_SMITH, BOB])) == [3, 9]
     assert ids(typed_first("nobody", get, [BOB_SMITH], by_name=get)) == [3]
     assert ids(typed_first("#404", get, [], by_name=get)) == []
+
+
+def test_a_product_typed_by_its_exact_sku_comes_before_names_holding_it(services, shop):
+    holder = shop.product(sku="HLD-9", name="Stand for MUG-1 and MUG-12", stock=3)
+    longer = shop.product(sku="MUG-12", name="Tall mug", stock=3)
+    mug = shop.product(sku="MUG-1", name="Mug", stock=3)
+    pick = Pickers(None)._pick
+    for typed in ("MUG-1", "mug-1"):
+        assert ids(pick(services.products, SYSTEM, typed, "active"))[0] == mug.id
+    assert set(ids(pick(services.products, SYSTEM, "MUG", "active"))) >= {holder.id, longer.id}

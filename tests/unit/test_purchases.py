@@ -6,6 +6,7 @@ import pytest
 
 from crpm import errors
 from crpm.permissions import Actor
+from crpm.ui.common import returned_state
 
 
 @pytest.fixture
@@ -387,3 +388,21 @@ def test_a_customer_may_not_record_cancel_or_return(services, shop, refused, ann
         services.purchases.cancel(me, purchase.id)
     with refused(errors.PermissionDenied):
         services.purchases.return_items(me, purchase.lines[0].id, 1)
+
+
+def test_a_line_reads_partly_returned_until_every_unit_came_back(services, actor, shop, ann):
+    tea = shop.product(sku="TEA", name="Green tea", price="4.50", stock=10)
+    mug = shop.product(sku="MUG", name="Mug", price="12.00", stock=3)
+    purchase = shop.sale(ann, (tea, 3), (mug, 1))
+    tea_line, mug_line = (line.id for line in purchase.lines)
+
+    def states() -> dict:
+        rows = services.purchases.history(actor, ann.id).items
+        return {row["sku"]: returned_state(row) for row in rows}
+
+    assert services.purchases.return_items(actor, tea_line, 1).status == "partly returned"
+    assert states() == {"TEA": "partly returned", "MUG": ""}
+    assert services.purchases.return_items(actor, mug_line, 1).status == "partly returned"
+    assert states() == {"TEA": "partly returned", "MUG": "returned"}
+    assert services.purchases.return_items(actor, tea_line, 2).status == "returned"
+    assert states() == {"TEA": "returned", "MUG": "returned"}

@@ -486,8 +486,10 @@ class Pager:
             outputs=self.outputs,
             show_progress="minimal",
         )
-        # Public first: an unnamed private event would otherwise take the name of `show`.
-        self.page.submit(**fetch, api_name=api_name, api_visibility="public")
+        # Published for API callers on an event the page never fires (public first: an unnamed
+        # private event would otherwise take the name of `show`); in the page, Enter in the
+        # page box asks for the one fetch like every other step.
+        gr.on([], **fetch, api_name=api_name, api_visibility="public")
         # The one fetch in the page: asked for again while pending, it runs once more after.
         self.asked.change(**fetch, api_visibility="private", trigger_mode="always_last")
         again = "(n || 0) + 1"
@@ -495,6 +497,7 @@ class Pager:
             fn=None, inputs=self.asked, outputs=self.asked, js=f"(n) => {again}",
             show_progress="hidden",
         )  # fmt: skip
+        self.page.submit(**refresh)
         # Stepping the page number is pure browser work; only the fetch goes to the server.
         pages = [self.page, self.asked]
         for button, step in ((self.prev, "Math.max(1, (p || 1) - 1)"), (self.next, "(p || 1) + 1")):

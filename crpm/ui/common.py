@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import logging
 import math
 import re
@@ -436,6 +437,84 @@ def chain(event, *steps: dict):
     return event
 
 
+def one_trip(trigger, action: dict, *redraws: dict, resets: dict | None = None, **options):
+    """Wire `trigger` (a listener: `button.click`) to run a change and the redraws it calls for
+    in one Python handler: one queue event, where a chain of `.success` steps would be a round
+    trip from the browser each.
+
+    `action` (event kwargs: fn, inputs, outputs, api_name) stays published under its name for
+    API callers, with the same inputs and answers, on an event the page never fires; the
+    trigger runs it privately under "<name>_in_one_trip". Then `resets` ({component: value}) are
+    set, as a browser step would set them, and each redraw (event kwargs: fn, inputs, outputs)
+    runs on the values the action and the resets left (a redraw reads its other inputs from the
+    page). A refused action changes nothing; a redraw that fails leaves its outputs as they
+    were, so a change that happened is still shown. `options` go to the trigger's event (e.g.
+    `cancels`); returns its dependency, to chain browser-only steps (a list refresh) after it.
+    Values pass from one handler to the next as Python values: an action whose answers are
+    update objects cannot feed a redraw.
+    """
+    fn, inputs, outputs = action["fn"], _listed(action.get("inputs")), _listed(action["outputs"])
+    name = getattr(fn, "__name__", "change")
+    published = {key: value for key, value in action.items() if key != "fn"}
+    gr.on([], fn, **{**published, "inputs": inputs, "outputs": outputs})
+    resets = dict(resets or {})
+    steps = [(fn, inputs, outputs)]
+    steps += [
+        (step["fn"], _listed(step.get("inputs")), _listed(step["outputs"])) for step in redraws
+    ]
+    reads, known = list(inputs), {*outputs, *resets}
+    for _, wanted, made in steps[1:]:
+        reads += [c for c in wanted if c not in known and c not in reads]
+        known.update(made)
+    writes = list(dict.fromkeys([*outputs, *resets, *(c for _, _, made in steps for c in made)]))
+
+    def trip(*values):
+        *values, request = values
+        state = dict(zip(reads, values, strict=True))
+        shown: dict = {}
+        for number, (step, wanted, made) in enumerate(steps):
+            args = [state[component] for component in wanted]
+            try:
+                answer = _call(step, args, request)
+            except Exception:
+                if number == 0:
+                    raise  # the change was refused (or failed): nothing moves
+                log.exception("a redraw after %s failed; its outputs stay", name)
+                continue
+            answers = answer if len(made) > 1 else (answer,)
+            state.update(zip(made, answers, strict=True))
+            shown.update(zip(made, answers, strict=True))
+            if number == 0:
+                state.update(resets)
+                shown.update(resets)
+        return tuple(shown.get(component, gr.skip()) for component in writes)
+
+    trip.__name__ = trip.__qualname__ = f"{name}_in_one_trip"
+    trip.__doc__ = f"{name}, then what it changed drawn again, in one event (the page's)."
+    parameters = [
+        inspect.Parameter(f"value_{n}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for n in range(len(reads))
+    ]
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    trip.__signature__ = inspect.Signature([*parameters, request.replace(annotation=gr.Request)])
+    trip.__annotations__ = {"request": gr.Request}
+    kept = {key: action[key] for key in ("show_progress", "scroll_to_output") if key in action}
+    return trigger(trip, reads, writes, api_visibility="private", **{**kept, **options})
+
+
+def _listed(components) -> list:
+    if components is None:
+        return []
+    return list(components) if isinstance(components, (list, tuple, set)) else [components]
+
+
+def _call(fn, args: list, request):
+    """Call a handler as Gradio would: the request passed when it asks for one."""
+    if "request" in inspect.signature(fn).parameters:
+        return fn(*args, request=request)
+    return fn(*args)
+
+
 # --- server-side paged tables ------------------------------------------------------------
 
 
@@ -494,8 +573,10 @@ class Pager:
             outputs=self.outputs,
             show_progress="minimal",
         )
-        # Public first: an unnamed private event would otherwise take the name of `show`.
-        self.page.submit(**fetch, api_name=api_name, api_visibility="public")
+        # Published for API callers on an event the page never fires (public first: an unnamed
+        # private event would otherwise take the name of `show`); in the page, Enter in the
+        # page box asks for the one fetch like every other step.
+        gr.on([], **fetch, api_name=api_name, api_visibility="public")
         # The one fetch in the page: asked for again while pending, it runs once more after.
         self.asked.change(**fetch, api_visibility="private", trigger_mode="always_last")
         again = "(n || 0) + 1"
@@ -503,6 +584,7 @@ class Pager:
             fn=None, inputs=self.asked, outputs=self.asked, js=f"(n) => {again}",
             show_progress="hidden",
         )  # fmt: skip
+        self.page.submit(**refresh)
         # Stepping the page number is pure browser work; only the fetch goes to the server.
         pages = [self.page, self.asked]
         for button, step in ((self.prev, "Math.max(1, (p || 1) - 1)"), (self.next, "(p || 1) + 1")):

@@ -5,8 +5,6 @@ open customer."""
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 from gradio import route_utils
 
@@ -28,6 +26,7 @@ from crpm.ui.common import (
     guarded,
     info,
     md,
+    one_trip,
     page_info,
     table,
 )
@@ -393,11 +392,15 @@ def build(ctx: UIContext) -> list[dict]:
 
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
-    # After an add: the form empties and closes, the list goes to its last page (the newest).
-    after_add = json.dumps([*[""] * len(add_fields), {"__type__": "update", "visible": False}])
-    add.click(handlers.add_customer, add_fields, record, api_name="add_customer").success(
-        None, None, [*add_fields, add_panel], js=f"() => {after_add}"
-    ).success(None, None, pager.page, js="() => 1e9").success(**show_page).success(**refresh)
+    # One event adds the customer, empties and closes the form and opens the new customer's
+    # page; the list then goes to its last page (the newest) through its own fetch.
+    after_add = {**dict.fromkeys(add_fields, ""), add_panel: gr.Column(visible=False)}
+    one_trip(
+        add.click,
+        dict(fn=handlers.add_customer, inputs=add_fields, outputs=record, api_name="add_customer"),
+        show_page,
+        resets={**after_add, pager.page: 1e9},
+    ).success(**refresh)
 
     for button, handler, name in (
         (save, handlers.update_customer, "update_customer"),

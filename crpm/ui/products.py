@@ -4,8 +4,6 @@ include it, and its stock ledger below); "Add a product" opens the form on deman
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
 from crpm.models import cents_to_decimal_text
@@ -25,6 +23,7 @@ from crpm.ui.common import (
     fetch_page,
     guarded,
     md,
+    one_trip,
     page_info,
     table,
     whole_number,
@@ -430,16 +429,23 @@ def build(ctx: UIContext) -> list[dict]:
     )
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
-    # After an add: the form empties and closes, the list goes to its last page (the newest).
-    after_add = json.dumps(["", "", "", "", "", 0, 0, {"__type__": "update", "visible": False}])
-    chain(
-        add.click(handlers.add_product, add_fields, record, api_name="add_product"),
-        dict(fn=None, inputs=None, outputs=[*add_fields, add_panel], js=f"() => {after_add}"),
-        dict(fn=None, inputs=None, outputs=pager.page, js="() => 1e9"),
-        show_page,
-        refresh,
-        load_categories,
+    # One event adds the product, empties and closes the form, opens the new product's page and
+    # reads the categories again (it may bring a new one); the list then goes to its last page
+    # (the newest) through its own fetch.
+    after_add = dict(
+        zip(
+            [*add_fields, add_panel],
+            ["", "", "", "", "", 0, 0, gr.Column(visible=False)],
+            strict=True,
+        )
     )
+    one_trip(
+        add.click,
+        dict(fn=handlers.add_product, inputs=add_fields, outputs=record, api_name="add_product"),
+        show_page,
+        load_categories,
+        resets={**after_add, pager.page: 1e9},
+    ).success(**refresh)
     chain(
         save.click(
             handlers.update_product, [product_id, *edit_fields], record, api_name="update_product"

@@ -28,6 +28,7 @@ from crpm.ui.common import (
     guarded,
     info,
     md,
+    one_trip,
     optional_id,
     page_info,
     required_id,
@@ -450,9 +451,13 @@ def build(ctx: UIContext) -> list[dict]:
         show_progress="minimal",
     )
     preview_private = {**preview, **private}
-    customer.input(**preview, api_name="preview_purchase")
-    purchase_discount.submit(**preview_private)
-    purchase_discount.blur(**preview_private)
+    # Every re-pricing of the cart in the page: a sale cancels the ones pending, so that none
+    # lands after it and brings the sold cart back (a blur fires as Confirm is clicked).
+    repricings = [
+        customer.input(**preview, api_name="preview_purchase"),
+        purchase_discount.submit(**preview_private),
+        purchase_discount.blur(**preview_private),
+    ]
     show = dict(
         fn=handlers.get_purchase,
         inputs=purchase_id,
@@ -463,36 +468,43 @@ def build(ctx: UIContext) -> list[dict]:
     ctx.openers["purchase"] = Opener(
         "purchases", handlers.get_purchase, show["outputs"], anchor="purchase-details"
     )
-    chain(
-        add_line.click(
-            handlers.add_line, [product, quantity, line_discount, lines], lines, **private
+    repricings += [
+        chain(
+            add_line.click(
+                handlers.add_line, [product, quantity, line_discount, lines], lines, **private
+            ),
+            preview_private,
         ),
-        preview_private,
-    )
-    chain(cart.select(handlers.remove_line, lines, lines, **private), preview_private)
-    chain(
-        clear.click(None, None, [lines, purchase_discount], js="() => [[], '']"),
-        preview_private,
-    )
-    chain(
-        confirm.click(
-            handlers.record_purchase,
-            [customer, lines, purchase_discount],
-            [purchase_id, receipt, lines],
+        chain(cart.select(handlers.remove_line, lines, lines, **private), preview_private),
+        chain(
+            clear.click(None, None, [lines, purchase_discount], js="() => [[], '']"),
+            preview_private,
+        ),
+    ]
+    # One event records the sale, empties the form and draws the emptied cart and the new
+    # purchase; the list then refreshes through its own fetch.
+    one_trip(
+        confirm.click,
+        dict(
+            fn=handlers.record_purchase,
+            inputs=[customer, lines, purchase_discount],
+            outputs=[purchase_id, receipt, lines],
             api_name="record_purchase",
         ),
+        preview,
+        show,
         # The next sale starts from nothing: no customer or product is carried over to it.
-        dict(
-            fn=None,
-            inputs=None,
-            outputs=[customer_query, customer, product_query, product, quantity, line_discount],
-            js="() => ['', null, '', null, 1, '']",
-        ),
-        dict(fn=None, inputs=None, outputs=purchase_discount, js="() => ''"),
-        preview_private,
-        {**show, **private},
-        refresh,
-    )
+        resets={
+            customer_query: "",
+            customer: None,
+            product_query: "",
+            product: None,
+            quantity: 1,
+            line_discount: "",
+            purchase_discount: "",
+        },  # fmt: skip
+        cancels=repricings,
+    ).success(**refresh)
     pager.table.select(handlers.open_purchase, None, show["outputs"], **private)
     chain(
         cancel_yes.click(

@@ -133,6 +133,10 @@ RULES = {
         lambda w: [w.carol.id, f"Carol {uuid.uuid4().hex[:6]}", w.carol.email] + [""] * 6,
         True,
     ),
+    # the page's Add customer click: the add and the new customer's page in one event
+    "add_customer_in_one_trip": rule(
+        STAFF, lambda w: ["Cleo New", f"cleo{uuid.uuid4().hex[:6]}@example.com"] + [""] * 6, True
+    ),
     "deactivate_customer": rule(STAFF, lambda w: [w.carol.id], True),
     "describe_deactivate_customer": rule(STAFF, lambda w: [w.carol.id]),
     "reactivate_customer": rule(STAFF, lambda w: [w.carol.id], True),
@@ -158,6 +162,11 @@ RULES = {
         lambda w: [f"SKU-{uuid.uuid4().hex[:6]}", "Teapot", "Kitchen", "", "20.00", 1, 5],
         True,
     ),
+    "add_product_in_one_trip": rule(
+        STAFF,
+        lambda w: [f"SKU-{uuid.uuid4().hex[:6]}", "Kettle", "Kitchen", "", "30.00", 1, 5],
+        True,
+    ),
     "update_product": rule(
         STAFF,
         lambda w: [w.spare.id, w.spare.sku, f"Spare {uuid.uuid4().hex[:6]}", "", "", "3.00", 1],
@@ -178,6 +187,8 @@ RULES = {
     "add_line": rule(LOGGED_IN, lambda w: [w.mug.id, 1, "", []]),
     "remove_line": rule(LOGGED_IN, lambda w: [w.one_mug], event_data=SELECT),
     "record_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""], True),
+    # the page's Confirm purchase click: the sale, the emptied cart and the purchase drawn
+    "record_purchase_in_one_trip": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""], True),
     "cancel_purchase": rule(STAFF, lambda w: [w.cancel_me.id, "matrix"], True),
     "return_items": rule(STAFF, lambda w: [w.bob_purchase.lines[0].id, 1, "matrix"], True),
     # the confirmations' sentences read what the service lets the caller read

@@ -1,0 +1,221 @@
+"""A click fires only the events its view needs: each queue event is a round trip from the
+browser, so a sale or an added record is one event for the change and what it redraws, and the
+list's own fetch (plus, after a sale, the two emptied pickers' searches)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from crpm.permissions import SYSTEM
+from tests.browser.test_browser_dashboard import (
+    add_customer_form,
+    add_product_form,
+    caption,
+    new_purchase_form,
+    open_tab,
+    search_for,
+    toast,
+)
+from tests.browser.test_browser_data import settled
+
+pytestmark = pytest.mark.browser
+
+WAIT_S = 60  # a bound against a hung test only; nothing below waits for time to pass
+JOIN = "/gradio_api/queue/join"
+SENTINEL = "search_records"  # the search box at the top: a round trip sent after the click's
+
+
+class Joins:
+    """The queue events the page sends, by the name its config gives their handler."""
+
+    def __init__(self, page, url: str):
+        config = page.request.get(f"{url}config").json()
+        self.events = {dep["id"]: dep for dep in config["dependencies"]}
+        self.names = {number: dep.get("api_name") for number, dep in self.events.items()}
+        self.ids: list[int] = []
+        self.sent: list[str] = []
+        page.on("request", self.watch)
+
+    def watch(self, request) -> None:
+        if JOIN in request.url and request.post_data:
+            fn_index = json.loads(request.post_data).get("fn_index")
+            self.ids.append(fn_index)
+            self.sent.append(self.names.get(fn_index) or f"#{fn_index}")
+
+    def after_click(self, page, mark: int) -> list[str]:
+        """The events sent since `mark` up to a round trip asked for once the click's outcome
+        is drawn and the page is quiet: whatever the click chained went out before it."""
+        settled(page)
+        search_for(page, f"no-such-record-{uuid.uuid4().hex[:8]}")
+        expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
+        sent = self.sent[mark:]
+        assert SENTINEL in sent, sent
+        return sent[: sent.index(SENTINEL)]
+
+
+def handler(name: str) -> str:
+    return re.sub(r"_\d+$", "", name)
+
+
+def test_confirm_purchase_is_one_event_and_the_views_own_fetches(page, site):
+    services = site.services
+    tag = uuid.uuid4().hex[:6]
+    services.customers.add(SYSTEM, f"Trip Buyer {tag}", f"trip.{tag}@example.com")
+    skus = [f"TRP-{tag}-{n}" for n in range(3)]
+    for sku in skus:
+        services.products.add(SYSTEM, sku, f"Trip thing {sku}", "3.00", stock_quantity=9)
+    joins = Joins(page, site.url)
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill(f"trip.{tag}")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Trip Buyer"))
+    for number, sku in enumerate(skus, start=1):
+        new.get_by_label("Find product").fill(sku)
+        expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
+        new.get_by_role("button", name="Add", exact=True).click()
+        expect(new).to_contain_text(f"{number} line")
+    expect(new).to_contain_text("Total $9.00")
+    settled(page)
+
+    mark = len(joins.sent)
+    new.get_by_role("button", name="Confirm purchase").click()
+    expect(toast(page, f"recorded for Trip Buyer {tag}")).to_be_visible()
+    purchase = services.purchases.list(SYSTEM, limit=1).items[0]
+    expect(page.locator("#purchase-details")).to_contain_text(f"Purchase #{purchase['id']}")
+    expect(new).to_contain_text("Add products to see the total.")
+    table = page.locator("#purchases-table")
+    expect(table.get_by_role("gridcell").filter(has_text=f"Trip Buyer {tag}").first).to_be_visible()
+    sent = joins.after_click(page, mark)
+
+    # The sale, the emptied cart and the new purchase in one event; then the list's fetch and
+    # the searches of the two pickers the sale emptied.
+    assert sorted(handler(name) for name in sent) == [
+        "find_customers", "find_products", "list_purchases", "record_purchase_in_one_trip",
+    ], sent  # fmt: skip
+
+
+class HeldPreview:
+    """Stands in for the cart's pricing: held on the server until `release`."""
+
+    def __init__(self, service):
+        self.original = service.preview
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.done = threading.Event()
+
+    def preview(self, actor, lines, discount=None):
+        self.held.set()
+        try:
+            assert self.released.wait(WAIT_S), "the held pricing was never released"
+            return self.original(actor, lines, discount)
+        finally:
+            self.done.set()
+
+
+def test_a_repricing_still_running_when_the_sale_is_confirmed_never_lands(page, site, monkeypatch):
+    """Leaving the discount box for Confirm prices the cart again (blur); the sale cancels
+    that pricing, or its answer, landing after the sale, would show the sold cart again."""
+    services = site.services
+    tag = uuid.uuid4().hex[:6]
+    services.customers.add(SYSTEM, f"Blur Buyer {tag}", f"blur.{tag}@example.com")
+    sku = f"BLR-{tag}"
+    services.products.add(SYSTEM, sku, f"Blur thing {tag}", "10.00", stock_quantity=9)
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill(f"blur.{tag}")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Blur Buyer"))
+    new.get_by_label("Find product").fill(sku)
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
+    new.get_by_role("button", name="Add", exact=True).click()
+    expect(new).to_contain_text("Total $10.00")
+    new.get_by_label("Discount on the whole purchase").fill("10%")
+    settled(page)
+
+    held = HeldPreview(services.purchases)
+    monkeypatch.setattr(services.purchases, "preview", held.preview)
+    new.get_by_role("button", name="Confirm purchase").click()  # the box's blur prices first
+    assert held.held.wait(WAIT_S), "leaving the discount box did not price the cart"
+    expect(toast(page, f"recorded for Blur Buyer {tag}")).to_be_visible()
+    expect(new).to_contain_text("Add products to see the total.")
+    held.released.set()
+    assert held.done.wait(WAIT_S)
+    search_for(page, f"no-such-record-{uuid.uuid4().hex[:8]}")  # a round trip behind it
+    expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
+    settled(page)
+    expect(page.locator("#purchase-cart")).not_to_contain_text(sku)
+    expect(new).to_contain_text("Add products to see the total.")
+
+
+def test_add_customer_is_one_event_and_the_lists_fetch(page, site):
+    tag = uuid.uuid4().hex[:6]
+    joins = Joins(page, site.url)
+    form = add_customer_form(page)
+    expect(caption(page, "#customers-table")).to_contain_text(re.compile(r"Customers 1–\d+ of"))
+    form.get_by_label("Name *").fill(f"Tina Trip {tag}")
+    form.get_by_label("E-mail *").fill(f"tina.{tag}@example.com")
+    settled(page)
+
+    mark = len(joins.sent)
+    form.get_by_role("button", name="Add customer").click()
+    expect(toast(page, f"Tina Trip {tag} added")).to_be_visible()
+    expect(page.locator("#customer-header")).to_contain_text(f"tina.{tag}@example.com")
+    expect(form).to_be_hidden()
+    table = page.locator("#customers-table")
+    expect(table.get_by_role("gridcell").filter(has_text=f"tina.{tag}@example.com")).to_be_visible()
+    sent = joins.after_click(page, mark)
+
+    # The add, the emptied form and the new customer's page in one event; then the list's fetch.
+    assert sorted(handler(name) for name in sent) == [
+        "add_customer_in_one_trip", "list_customers"
+    ], sent  # fmt: skip
+
+
+def test_add_product_is_one_event_and_the_lists_fetch(page, site):
+    tag = uuid.uuid4().hex[:6].upper()
+    joins = Joins(page, site.url)
+    open_tab(page, "Products")
+    expect(caption(page, "#products-table")).to_contain_text(re.compile(r"Products 1–\d+ of"))
+    form = add_product_form(page)
+    form.get_by_label("SKU *").fill(f"TRIP-{tag}")
+    form.get_by_label("Name *").fill(f"Trip kettle {tag}")
+    form.get_by_label("Category").fill(f"Trips {tag}")
+    form.get_by_label("Unit price *").fill("30.00")
+    settled(page)
+
+    mark = len(joins.sent)
+    form.get_by_role("button", name="Add product").click()
+    expect(toast(page, f"TRIP-{tag}")).to_be_visible()
+    expect(page.locator("#product-header")).to_contain_text(f"Trip kettle {tag}")
+    expect(form).to_be_hidden()
+    table = page.locator("#products-table")
+    expect(table.get_by_role("gridcell").filter(has_text=f"TRIP-{tag}")).to_be_visible()
+    sent = joins.after_click(page, mark)
+
+    # The add, the emptied form, the new product's page and the categories (a new one came) in
+    # one event; then the list's fetch.
+    assert sorted(handler(name) for name in sent) == [
+        "add_product_in_one_trip", "list_products"
+    ], sent  # fmt: skip
+
+
+def test_enter_in_the_page_box_asks_for_the_one_fetch(page, site):
+    """The page number typed and Enter pressed goes through the list's one-at-a-time fetch
+    (the event run again when asked while pending), like a page step."""
+    joins = Joins(page, site.url)
+    open_tab(page, "Customers")
+    info = caption(page, "#customers-table")
+    expect(info).to_contain_text("page 1 of")
+    settled(page)
+    mark = len(joins.ids)
+    box = page.locator("#tab-customers .crpm-pager-page input")
+    box.fill("2")
+    box.press("Enter")
+    expect(info).to_contain_text("page 2 of")
+    settled(page)
+    fetches = [joins.events[number] for number in joins.ids[mark:]]
+    assert [handler(event["api_name"]) for event in fetches] == ["list_customers"]
+    assert fetches[0]["trigger_mode"] == "always_last", fetches[0]

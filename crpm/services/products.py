@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crpm.errors import InactiveRecord, ValidationError
+from crpm.errors import InactiveRecord, NotFound, ValidationError
 from crpm.models import (
     Page,
     Product,
@@ -23,6 +23,17 @@ class ProductService(RecordService):
     table = "products"
     entity = "product"
     model = Product
+
+    def by_sku(self, actor: Actor, sku: str) -> Product:
+        """The product whose whole SKU is `sku`, in any case (the column's collation ignores
+        it, and keeps the lookup on the SKU's index)."""
+        ensure(actor, "read_records")
+        row = self.store.query_one(
+            f"SELECT {self._columns()} FROM products WHERE sku = ?", (str(sku).strip(),)
+        )
+        if row is None:
+            raise NotFound(self.entity, sku)
+        return self.model(**dict(row))
 
     def add(self, actor: Actor, sku: str, name: str, price, stock_quantity=0, **fields) -> Product:
         """A new product; an opening stock is written as an 'initial' movement."""

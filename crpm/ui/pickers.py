@@ -17,13 +17,13 @@ PRIVATE = {"api_visibility": "private"}
 
 
 def typed_first(query: str, get, listed, by_name=None) -> list:
-    """The record whose ID was typed ("12" or "#12") when `get` finds it, or else the one
-    `by_name` finds named exactly as typed, then the listed ones, each once."""
+    """The record `by_name` finds named exactly as typed (a product's SKU, digits too: a
+    barcode), or else the one whose ID was typed ("12", or "#12", which is only ever an ID)
+    when `get` finds it; then the listed ones, each once."""
     wanted = query.lstrip("#")
-    if is_digits(wanted):
+    first = found_or_none(by_name, query) if by_name and wanted == query else None
+    if first is None and is_digits(wanted):
         first = found_or_none(get, int(wanted))
-    else:
-        first = found_or_none(by_name, query) if by_name else None
     if first is None:
         return list(listed)
     return [first, *(record for record in listed if record.id != first.id)]
@@ -55,11 +55,7 @@ class Pickers:
             return record
 
         def by_sku(text):  # a product's whole SKU, in any case: it beats names holding it
-            sql = "SELECT id FROM products WHERE lower(sku) = lower(?)"
-            row = service.store.query_one(sql, (text,))
-            if row is None:
-                raise NotFound(service.entity, text)
-            return typed(row[0])
+            return typed(service.by_sku(actor, text).id)
 
         page = service.list(actor, search=query, status=status, limit=PICKER_LIMIT)
         by_name = by_sku if service.entity == "product" else None

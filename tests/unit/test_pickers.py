@@ -41,3 +41,21 @@ def test_a_product_typed_by_its_exact_sku_comes_before_names_holding_it(services
     for typed in ("MUG-1", "mug-1"):
         assert ids(pick(services.products, SYSTEM, typed, "active"))[0] == mug.id
     assert set(ids(pick(services.products, SYSTEM, "MUG", "active"))) >= {holder.id, longer.id}
+
+
+def test_a_numeric_sku_beats_the_product_whose_id_it_reads_as(services, shop):
+    """A barcode typed as digits picks its product, not the one with that ID; "#" asks for
+    the ID."""
+    first = shop.product(sku="ABC", name="Alpha")
+    barcode = shop.product(sku=str(first.id), name="Barcoded")
+    pick = Pickers(None)._pick
+    assert ids(pick(services.products, SYSTEM, str(first.id), "active"))[0] == barcode.id
+    assert ids(pick(services.products, SYSTEM, f"#{first.id}", "active"))[0] == first.id
+
+
+def test_an_inactive_product_typed_by_its_sku_is_picked_only_among_all(services, shop):
+    retired = shop.product(sku="OLD-1", name="Retired")
+    services.products.deactivate(SYSTEM, retired.id)
+    pick = Pickers(None)._pick
+    assert retired.id not in ids(pick(services.products, SYSTEM, "OLD-1", "active"))
+    assert ids(pick(services.products, SYSTEM, "old-1", "all"))[0] == retired.id

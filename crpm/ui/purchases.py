@@ -468,14 +468,17 @@ def build(ctx: UIContext) -> list[dict]:
     ctx.openers["purchase"] = Opener(
         "purchases", handlers.get_purchase, show["outputs"], anchor="purchase-details"
     )
+    # A cart change still running at Confirm is cancelled with its re-pricing: landing after
+    # the sale, it would bring the sold lines back.
+    adding = add_line.click(
+        handlers.add_line, [product, quantity, line_discount, lines], lines, **private
+    )
+    removing = cart.select(handlers.remove_line, lines, lines, **private)
     repricings += [
-        chain(
-            add_line.click(
-                handlers.add_line, [product, quantity, line_discount, lines], lines, **private
-            ),
-            preview_private,
-        ),
-        chain(cart.select(handlers.remove_line, lines, lines, **private), preview_private),
+        adding,
+        chain(adding, preview_private),
+        removing,
+        chain(removing, preview_private),
         chain(
             clear.click(None, None, [lines, purchase_discount], js="() => [[], '']"),
             preview_private,

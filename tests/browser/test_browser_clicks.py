@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crpm.permissions import SYSTEM
+from crpm.ui import purchases as purchases_ui
 from tests.browser.test_browser_dashboard import (
     add_customer_form,
     add_product_form,
@@ -147,6 +148,50 @@ def test_a_repricing_still_running_when_the_sale_is_confirmed_never_lands(page, 
     expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
     settled(page)
     expect(page.locator("#purchase-cart")).not_to_contain_text(sku)
+    expect(new).to_contain_text("Add products to see the total.")
+
+
+def test_an_add_still_running_when_the_sale_is_confirmed_never_brings_the_cart_back(
+    page, site, monkeypatch
+):
+    """An Add on the server at Confirm answers with the cart it was given plus its line: the
+    sale cancels it, or the sold lines would be back in the cart, ready to be sold again."""
+    services = site.services
+    tag = uuid.uuid4().hex[:6]
+    services.customers.add(SYSTEM, f"Add Buyer {tag}", f"add.{tag}@example.com")
+    sold, late = f"ADS-{tag}", f"ADL-{tag}"
+    for sku in (sold, late):
+        services.products.add(SYSTEM, sku, f"Add thing {sku}", "4.00", stock_quantity=9)
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill(f"add.{tag}")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Add Buyer"))
+    new.get_by_label("Find product").fill(sold)
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sold))
+    new.get_by_role("button", name="Add", exact=True).click()
+    expect(new).to_contain_text("Total $4.00")
+    new.get_by_label("Find product").fill(late)
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(late))
+    settled(page)
+
+    held, released = threading.Event(), threading.Event()
+    original = purchases_ui.normalise_lines
+
+    def held_lines(lines):
+        held.set()
+        assert released.wait(WAIT_S), "the held Add was never released"
+        return original(lines)
+
+    monkeypatch.setattr(purchases_ui, "normalise_lines", held_lines)
+    new.get_by_role("button", name="Add", exact=True).click()
+    assert held.wait(WAIT_S), "Add never reached the server"
+    new.get_by_role("button", name="Confirm purchase").click()
+    expect(toast(page, f"recorded for Add Buyer {tag}")).to_be_visible()
+    expect(new).to_contain_text("Add products to see the total.")
+    released.set()
+    search_for(page, f"no-such-record-{uuid.uuid4().hex[:8]}")  # a round trip behind it
+    expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
+    settled(page)
+    expect(page.locator("#purchase-cart")).not_to_contain_text(sold)
     expect(new).to_contain_text("Add products to see the total.")
 
 

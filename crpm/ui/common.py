@@ -35,6 +35,8 @@ log = logging.getLogger("crpm.ui")
 PAGE_SIZES = [25, 50, 100]
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 GENERIC_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
+# A change made, but a view it calls for could not be drawn again: the screen may be behind.
+REDRAW_FAILED = "Saved, but part of the screen could not be brought up to date: open it again."
 
 
 # --- user text in what the page renders as HTML -------------------------------------------
@@ -476,14 +478,16 @@ def one_trip(trigger, action: dict, *redraws: dict, resets: dict | None = None, 
             args = [state[component] for component in wanted]
             try:
                 answer = _call(step, args, request)
-            except Exception:
+                answers = dict(zip(made, answer if len(made) > 1 else (answer,), strict=True))
+            except Exception as exc:
                 if number == 0:
                     raise  # the change was refused (or failed): nothing moves
                 log.exception("a redraw after %s failed; its outputs stay", name)
+                if not isinstance(exc, gr.Error) or exc.visible:  # a refusal was told already
+                    warning(REDRAW_FAILED, title="Done")
                 continue
-            answers = answer if len(made) > 1 else (answer,)
-            state.update(zip(made, answers, strict=True))
-            shown.update(zip(made, answers, strict=True))
+            state.update(answers)
+            shown.update(answers)
             if number == 0:
                 state.update(resets)
                 shown.update(resets)

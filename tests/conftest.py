@@ -234,7 +234,11 @@ def launch_app():
             assert_invariants(services.store)
             services.store.close()
 
+    def demo_of(app_services):
+        return next(demo for demo, services in launched if services is app_services)
+
     launch.close = close
+    launch.demo_of = demo_of
     yield launch
     for _demo, app_services in list(launched):
         close(app_services)

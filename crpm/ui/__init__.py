@@ -39,6 +39,11 @@ from crpm.ui.common import UIContext, guarded, login_line  # noqa: E402
 from crpm.ui.style import CSS, HEAD, THEME  # noqa: E402
 
 CONCURRENCY = 8  # services use one SQLite connection per worker thread
+# Gradio keeps, for each browser session (every page load, every API client), a copy of every
+# component's settings: 1.2 MB and 0.13 s for this page. It keeps 10,000 sessions by default,
+# which grows the process by gigabytes; keep the most recently used. A session idle behind
+# this many others starts afresh (its page has to be opened again).
+SESSIONS_KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -156,5 +161,6 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs):
         # shape) say why instead of an empty error; every handler is `guarded`, so no crash
         # of ours reaches the page with its text (they all become GENERIC_ERROR).
         show_error=True,
+        state_session_capacity=SESSIONS_KEPT,
         **kwargs,
     )

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from crpm.permissions import SYSTEM
 from crpm.services.passwords import PasswordHasher
 from crpm.ui.session import SESSION_COOKIE
 from tests.api.conftest import ADMIN_PASSWORD, STAFF_LOGIN
@@ -226,6 +227,22 @@ def test_a_staff_upload_over_the_limit_is_refused_and_a_normal_one_works(small_a
     fine = upload(url, cookies, CSV)
     assert fine.status_code == 200, fine.text
     assert Path(fine.json()[0]).read_bytes() == CSV
+
+
+def test_the_app_keeps_only_the_most_recently_used_sessions(launch_app, tmp_path, monkeypatch):
+    """Every page load and API client is a session that holds a copy of the page's settings;
+    the oldest are let go, so the process does not grow with every visit."""
+    import crpm.ui
+
+    monkeypatch.setattr(crpm.ui, "SESSIONS_KEPT", 3)
+    url, services = launch_app(tmp_path / "crpm.db")
+    services.accounts.create_user(SYSTEM, *STAFF_LOGIN, role="staff")
+    cookies = login(url, *STAFF_LOGIN)
+    held = launch_app.demo_of(services).state_holder.session_data
+    for _ in range(6):
+        run_event(url, cookies, "list_customers", "", "all", 1, 25)
+    assert len(held) == 3
+    launch_app.close(services)
 
 
 # --- 7. a stale session on a download is 401 ---

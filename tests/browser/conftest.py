@@ -46,6 +46,21 @@ def browser():
         browser.close()
 
 
+@pytest.fixture
+def new_context(browser):
+    """new_context(**options): a browser context that is closed when the test ends. A context
+    left open keeps its pages running (and polling) for the rest of the session."""
+    made = []
+
+    def new_context(**options):
+        made.append(browser.new_context(**options))
+        return made[-1]
+
+    yield new_context
+    for context in made:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def site(launch_app, tmp_path_factory):
     """The dashboard over a store with demo data, so every chart has something to draw."""

@@ -285,12 +285,11 @@ def test_a_pasted_search_finds_and_clear_empties_the_order(page, site):
     expect(new.get_by_role("gridcell").filter(has_text="Clearable cup")).to_have_count(0)
 
 
-def test_an_ended_session_sends_the_page_to_the_login(browser, site):
+def test_an_ended_session_sends_the_page_to_the_login(new_context, site):
     accounts = site.services.accounts
     admin = accounts.actor_for("admin")
     accounts.create_user(admin, "leaver", "leaver-Secret-12x", role="staff")
-    context = browser.new_context()
-    page = context.new_page()
+    page = new_context().new_page()
     page.goto(site.url)
     page.locator("#username").fill("leaver")
     page.locator("#password").fill("leaver-Secret-12x")
@@ -303,7 +302,6 @@ def test_an_ended_session_sends_the_page_to_the_login(browser, site):
     page.get_by_role("tab", name="Customers", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login\?notice=expired$"))
     expect(page.get_by_text("Your session has ended; please log in again.")).to_be_visible()
-    context.close()
 
 
 def test_a_taxed_discounted_sale_shows_its_figures_live_and_gives_an_invoice(page, site, shoot):

@@ -106,8 +106,8 @@ def proxied(tmp_path_factory):
             seeding.store.close()
 
 
-def logged_in(browser, url: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def logged_in(new_context, url: str):
+    context = new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(url)
@@ -125,11 +125,11 @@ def all_time_revenue(page):
     return page.locator("#analytics-sales")
 
 
-def test_a_sale_made_through_the_proxy_is_in_either_process_analytics(browser, proxied):
+def test_a_sale_made_through_the_proxy_is_in_either_process_analytics(new_context, proxied):
     for app in proxied.apps:  # each process has built its mirror before the sale
-        expect(all_time_revenue(logged_in(browser, app))).not_to_contain_text("$1,234.56")
+        expect(all_time_revenue(logged_in(new_context, app))).not_to_contain_text("$1,234.56")
 
-    page = logged_in(browser, proxied.url)
+    page = logged_in(new_context, proxied.url)
     open_tab(page, "Purchases")
     expect(page.locator("#purchases-table-info")).to_contain_text("No purchases yet")  # settled
     new = page.locator("#purchase-new")
@@ -143,7 +143,7 @@ def test_a_sale_made_through_the_proxy_is_in_either_process_analytics(browser, p
     expect(all_time_revenue(page)).to_contain_text("$1,234.56")
 
     for app in proxied.apps:
-        expect(all_time_revenue(logged_in(browser, app))).to_contain_text("$1,234.56")
+        expect(all_time_revenue(logged_in(new_context, app))).to_contain_text("$1,234.56")
     assert proxied.store.query_one("SELECT stock FROM products WHERE sku = 'PRX-1'")[0] == 4
 
 

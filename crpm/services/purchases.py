@@ -57,7 +57,22 @@ LEFT JOIN (SELECT line_id, sum(quantity) AS quantity, sum(net_cents) AS net_cent
 WHERE l.purchase_id = ? ORDER BY l.id
 """
 
-LIST_SQL = """
+# The units of purchase `pu` that came back, and its state as Purchase.status words it.
+RETURNED_UNITS_SQL = """(SELECT coalesce(sum(r.quantity), 0) FROM purchase_returns r
+    JOIN purchase_lines l ON l.id = r.line_id WHERE l.purchase_id = pu.id)"""
+PURCHASE_STATUS_SQL = f"""CASE WHEN pu.cancelled_at IS NOT NULL THEN 'cancelled'
+    WHEN {RETURNED_UNITS_SQL} = 0 THEN 'completed'
+    WHEN {RETURNED_UNITS_SQL} >= (SELECT sum(l.quantity) FROM purchase_lines l
+                                  WHERE l.purchase_id = pu.id) THEN 'returned'
+    ELSE 'partly returned' END"""
+# The list's status filter: what each choice keeps.
+STATUS_FILTERS = {
+    "completed": "pu.cancelled_at IS NULL",
+    "returned": f"pu.cancelled_at IS NULL AND {RETURNED_UNITS_SQL} > 0",
+    "cancelled": "pu.cancelled_at IS NOT NULL",
+}
+
+LIST_SQL = f"""
 SELECT pu.id, pu.purchased_at, pu.customer_id, c.name AS customer_name, pu.source,
        pu.cancelled_at,
        (SELECT count(*) FROM purchase_lines l WHERE l.purchase_id = pu.id) AS lines,
@@ -66,7 +81,8 @@ SELECT pu.id, pu.purchased_at, pu.customer_id, c.name AS customer_name, pu.sourc
          WHERE l.purchase_id = pu.id) AS total_cents,
        (SELECT coalesce(sum(r.net_cents + r.tax_cents), 0) FROM purchase_returns r
           JOIN purchase_lines l ON l.id = r.line_id WHERE l.purchase_id = pu.id)
-           AS returned_cents
+           AS returned_cents,
+       {PURCHASE_STATUS_SQL} AS status
 FROM purchases pu JOIN customers c ON c.id = pu.customer_id
 """
 
@@ -561,16 +577,10 @@ class PurchaseService:
             where.add("pu.purchased_at >= :date_from", date_from=parse_time(date_from, "from"))
         if date_to:
             where.add("pu.purchased_at < :date_to", date_to=parse_time(date_to, "to"))
-        if status == "cancelled":
-            where.add("pu.cancelled_at IS NOT NULL")
-        elif status == "completed":
-            where.add("pu.cancelled_at IS NULL")
+        if status in STATUS_FILTERS:
+            where.add(STATUS_FILTERS[status])
         elif status not in (None, "", "all"):
-            raise ValidationError("status", "must be completed, cancelled or all")
+            raise ValidationError("status", "must be completed, returned, cancelled or all")
         order = "pu.purchased_at DESC, pu.id DESC"
         rows, total = read_page(self.store, LIST_SQL, "purchases pu", where, order, limit, offset)
-        items = [
-            {**dict(row), "status": "cancelled" if row["cancelled_at"] else "completed"}
-            for row in rows
-        ]
-        return Page(items, total, limit, offset)
+        return Page([dict(row) for row in rows], total, limit, offset)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from crpm.errors import NotFound
 from crpm.models import AsDict, Page, parse_id
 from crpm.permissions import Actor, ensure
-from crpm.services.purchases import customer_exists, customer_totals
+from crpm.services.purchases import PURCHASE_STATUS_SQL, customer_exists, customer_totals
 from crpm.services.search import clamp_page
 from crpm.services.servicedesk.quotes import QUOTE_STATUS_SQL
 
@@ -44,7 +44,7 @@ WITH mine AS (SELECT id, purchased_at, cancelled_at FROM purchases WHERE custome
 SELECT at, kind, record_id, title, status, amount_cents FROM (
   SELECT pu.purchased_at AS at, 'purchase' AS kind, pu.id AS record_id,
          {UNITS} || ', ' || {LINES} AS title,
-         CASE WHEN pu.cancelled_at IS NULL THEN 'completed' ELSE 'cancelled' END AS status,
+         {PURCHASE_STATUS_SQL} AS status,
          (SELECT sum(l.net_cents + l.tax_cents) FROM purchase_lines l
            WHERE l.purchase_id = pu.id) AS amount_cents, 0 AS rank
   FROM mine pu

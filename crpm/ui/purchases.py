@@ -80,7 +80,12 @@ LIST_COLUMNS = (
     Column("returned", "Returned", MONEY),
     Column("source", "Source"),
 )
-STATUS_CHOICES = [("All", "all"), ("Completed", "completed"), ("Cancelled", "cancelled")]
+STATUS_CHOICES = [
+    ("All", "all"),
+    ("Completed", "completed"),
+    ("With returns", "returned"),
+    ("Cancelled", "cancelled"),
+]
 PURCHASE_HINT = "open a purchase: click it in the list or search for it at the top"
 # How the return form names what the services call quantity and line.
 RETURN_LABELS = {"quantity": "Units", "line": "Line to return"}

@@ -324,8 +324,24 @@ def test_list_rows_carry_totals_and_status(services, actor, sales):
     assert page.total == 4 and len(page.items) == 2
     newest = page.items[0]
     assert (newest["lines"], newest["units"], newest["total_cents"]) == (2, 3, 450 + 2400)
-    assert (newest["returned_cents"], newest["status"]) == (1200, "completed")
+    assert (newest["returned_cents"], newest["status"]) == (1200, "partly returned")
     assert page.items[1]["status"] == "cancelled"
+
+
+def test_the_list_says_what_the_record_says_and_filters_returns(services, actor, sales):
+    """A purchase with units back reads as its record does, and "returned" finds it."""
+    newest = sales[3]
+    services.purchases.return_items(actor, newest.lines[1].id, 1)
+    assert listed(services, actor, status="returned") == [newest.id]
+    assert newest.id in listed(services, actor, status="completed")
+    tea_line, mug_line = newest.lines  # tea 1, mug 2 (1 back already)
+    services.purchases.return_items(actor, tea_line.id, 1)
+    services.purchases.return_items(actor, mug_line.id, 1)
+    row = services.purchases.list(actor, limit=1).items[0]
+    record = services.purchases.get(actor, newest.id)
+    assert row["status"] == record.status == "returned"
+    services.purchases.return_items(actor, sales[0].lines[0].id, 1)
+    assert listed(services, actor, status="returned") == [newest.id, sales[0].id]
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,7 @@ def test_every_event_newest_first_with_its_record(services, story):
     assert by_kind["return"].amount_cents == 500 and "1 × " in by_kind["return"].title
     assert by_kind["quote"].status == "requested" and by_kind["quote"].title == "1 product"
     assert page.items[-1].amount_cents == 3500 and page.items[-1].title == "4 units, 2 lines"
+    assert page.items[-1].status == "partly returned"  # as the purchase's record says
 
 
 def test_totals_count_what_was_kept(services, story):

@@ -167,13 +167,13 @@ def test_changing_what_was_described_closes_the_question(page, site):
 
 
 def test_after_a_sale_the_pickers_are_empty_and_a_search_without_match_says_so(page, site, shoot):
-    services = site.services
-    services.customers.add(SYSTEM, "Nora Next", "nora.next@example.com")
-    services.products.add(SYSTEM, "BRW-NEXT", "Next bowl", "4.00", stock_quantity=9)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    services.customers.add(SYSTEM, "Nora Next", f"nora.next.{tag}@example.com")
+    services.products.add(SYSTEM, f"BRW-NEXT-{tag}", "Next bowl", "4.00", stock_quantity=9)
     new = new_purchase_form(page)
-    new.get_by_label("Find customer").fill("nora.next")
+    new.get_by_label("Find customer").fill(f"nora.next.{tag}")
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Nora Next"))
-    new.get_by_label("Find product").fill("BRW-NEXT")
+    new.get_by_label("Find product").fill(f"BRW-NEXT-{tag}")
     expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile("BRW-NEXT"))
     new.get_by_label("Qty").fill("2")
     new.get_by_label("Discount", exact=True).fill("1.00")
@@ -197,7 +197,7 @@ def test_after_a_sale_the_pickers_are_empty_and_a_search_without_match_says_so(p
     new.get_by_label("Find product").fill("no-such-sku-qq")
     expect(new).to_contain_text("No active product matches 'no-such-sku-qq'")
     shoot(page, "purchase-pickers-after-sale-and-no-match")
-    new.get_by_label("Find customer").fill("nora.next")  # a match takes the note away
+    new.get_by_label("Find customer").fill(f"nora.next.{tag}")  # a match takes the note away
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Nora Next"))
     expect(new).not_to_contain_text("No active customer matches")
 

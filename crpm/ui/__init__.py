@@ -42,7 +42,7 @@ CONCURRENCY = 8  # services use one SQLite connection per worker thread
 # Gradio keeps, for each browser session (every page load, every API client), a copy of every
 # component's settings: 1.2 MB and 0.13 s for this page. It keeps 10,000 sessions by default,
 # which grows the process by gigabytes; keep the most recently used. A session idle behind
-# this many others starts afresh (its page has to be opened again).
+# this many others loses what the server held for it (its gr.State: a cart, the record open).
 SESSIONS_KEPT = 100
 
 

@@ -65,10 +65,12 @@ PURCHASE_STATUS_SQL = f"""CASE WHEN pu.cancelled_at IS NOT NULL THEN 'cancelled'
     WHEN {RETURNED_UNITS_SQL} >= (SELECT sum(l.quantity) FROM purchase_lines l
                                   WHERE l.purchase_id = pu.id) THEN 'returned'
     ELSE 'partly returned' END"""
-# The list's status filter: what each choice keeps.
+# The list's status filter: what each choice keeps (returns are few: start from them, not
+# from every purchase).
 STATUS_FILTERS = {
     "completed": "pu.cancelled_at IS NULL",
-    "returned": f"pu.cancelled_at IS NULL AND {RETURNED_UNITS_SQL} > 0",
+    "returned": "pu.cancelled_at IS NULL AND pu.id IN (SELECT l.purchase_id FROM purchase_returns r"
+    " JOIN purchase_lines l ON l.id = r.line_id)",
     "cancelled": "pu.cancelled_at IS NOT NULL",
 }
 

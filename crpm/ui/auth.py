@@ -32,6 +32,7 @@ from crpm.errors import CRPMError, PermissionDenied
 from crpm.services.accounts import SESSION_HOURS
 from crpm.services.invitations import InvalidInvitation
 from crpm.ui.assetcache import CacheHashedAssets
+from crpm.ui.assetpatch import ServePatchedAssets
 from crpm.ui.gradioguard import GradioGuard
 from crpm.ui.session import SESSION_COOKIE, session_token
 from crpm.ui.webguard import WebGuard, same_origin
@@ -94,8 +95,9 @@ def current_username(services):
 class GuardedApp(App):
     """Gradio's web app wrapped in CRPM's guards (outermost, around Gradio's own middleware):
     same-origin only and security headers (crpm/ui/webguard.py), queue sessions bound to their
-    login and uploads for importing roles only (crpm/ui/gradioguard.py); and Gradio's hashed
-    assets cached by the browser (crpm/ui/assetcache.py)."""
+    login and uploads for importing roles only (crpm/ui/gradioguard.py); Gradio's hashed
+    assets cached by the browser (crpm/ui/assetcache.py), and two of them served with
+    fixes (crpm/ui/assetpatch.py)."""
 
     def __init__(self, services, settings: Settings, **kwargs):
         # No FastAPI schema at /openapi.json: Gradio's /gradio_api/openapi.json needs a login.
@@ -105,7 +107,7 @@ class GuardedApp(App):
     def build_middleware_stack(self):
         services, settings = self.crpm_guards
         inner = GradioGuard(super().build_middleware_stack(), services, settings.max_upload_bytes)
-        return WebGuard(CacheHashedAssets(inner), settings.frame_ancestors)
+        return WebGuard(ServePatchedAssets(CacheHashedAssets(inner)), settings.frame_ancestors)
 
 
 def server_app(services, settings: Settings) -> App:

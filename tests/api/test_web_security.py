@@ -19,6 +19,7 @@ import pytest
 
 from crpm.permissions import SYSTEM
 from crpm.services.passwords import PasswordHasher
+from crpm.ui.assetpatch import FIXES
 from crpm.ui.session import SESSION_COOKIE
 from tests.api.conftest import ADMIN_PASSWORD, STAFF_LOGIN
 
@@ -334,3 +335,17 @@ def test_gradios_hashed_assets_are_cached_for_a_year_and_the_page_is_not(app, st
     assert "immutable" not in page.headers.get("cache-control", "")
     missing = httpx.get(f"{app.url}assets/Nothing-ABCDEFGH.js", cookies=staff, timeout=60)
     assert "immutable" not in missing.headers.get("cache-control", "")
+
+
+def test_gradios_patched_scripts_are_served_with_the_fixes_and_revalidated(app, staff):
+    for fix in FIXES:
+        script = httpx.get(f"{app.url}assets/{fix.file}", cookies=staff, timeout=60)
+        assert script.status_code == 200 and fix.new in script.text, fix.why
+        assert script.headers["cache-control"] == "no-cache"
+        again = httpx.get(
+            f"{app.url}assets/{fix.file}",
+            headers={"if-none-match": script.headers["etag"]},
+            cookies=staff,
+            timeout=60,
+        )
+        assert again.status_code == 304

@@ -122,8 +122,10 @@ def build_app(services, settings: Settings) -> gr.Blocks:
             # A customer's login is their e-mail; they need no word for their role.
             role = f" ({actor.role})" if actor.is_staff else ""
             greeting = login_line(actor.username, role, breaks=True)
-            # Gradio 6.31 ignores visible=False on a Tab update; "hidden" removes the tab.
-            shown = (gr.Tab(visible=True if key in allowed else "hidden") for key in tabs)
+            # Gradio 6.31 ignores visible=False on a Tab update; "hidden" removes the tab. The
+            # role's own tabs are left alone: every tab starts visible, and Gradio answers
+            # visible=True by walking the whole tab to set each part visible again.
+            shown = (gr.skip() if key in allowed else gr.Tab(visible="hidden") for key in tabs)
             return greeting, ",".join(allowed), gr.Textbox(visible=actor.is_staff), *shown
 
         # Selecting the role's first tab happens in the browser once the tabs are shown, and only

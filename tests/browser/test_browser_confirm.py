@@ -50,9 +50,9 @@ def keep_it(question):
 
 
 def test_cancelling_a_purchase_asks_first_and_keep_changes_nothing(page, site, shoot):
-    services = site.services
-    buyer = services.customers.add(SYSTEM, "Connie Cancel", "connie.cancel@example.com")
-    kettle = services.products.add(SYSTEM, "BRW-KETTLE", "Cancel kettle", "19.50", stock_quantity=6)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    buyer = services.customers.add(SYSTEM, "Connie Cancel", f"connie.cancel.{tag}@example.com")
+    kettle = services.products.add(SYSTEM, f"BRW-KETTLE-{tag}", "Cancel kettle", "19.50", 6)
     sale = services.purchases.record(SYSTEM, buyer.id, [(kettle.id, 2)])
     total = format_money(sale.total_cents, "$")
 
@@ -80,15 +80,15 @@ def test_cancelling_a_purchase_asks_first_and_keep_changes_nothing(page, site, s
 
 
 def test_deactivating_a_customer_asks_first_and_keep_changes_nothing(page, site, shoot):
-    services = site.services
-    dora = services.customers.add(SYSTEM, "Dora Deactivate", "dora.deactivate@example.com")
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    dora = services.customers.add(SYSTEM, "Dora Deactivate", f"dora.deactivate.{tag}@example.com")
     edit = open_customer(page, dora.email)
     expect(edit.get_by_label("Name *")).to_have_value("Dora Deactivate")
     edit.get_by_role("button", name="Deactivate", exact=True).click()
 
     question, yes = asked(
         page, shoot, "deactivate_customer", "Yes, deactivate",
-        f"Deactivate customer #{dora.id} Dora Deactivate (dora.deactivate@example.com)?",
+        f"Deactivate customer #{dora.id} Dora Deactivate ({dora.email})?",
         "can no longer be picked for a purchase",
         "0 purchases and every report figure stay",
     )  # fmt: skip
@@ -153,9 +153,9 @@ def test_deactivating_a_login_asks_first_in_red_and_keep_changes_nothing(open_pa
 
 
 def test_changing_what_was_described_closes_the_question(page, site):
-    services = site.services
-    first = services.customers.add(SYSTEM, "Stale First", "stale.first@example.com")
-    second = services.customers.add(SYSTEM, "Stale Second", "stale.second@example.com")
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    first = services.customers.add(SYSTEM, "Stale First", f"stale.first.{tag}@example.com")
+    second = services.customers.add(SYSTEM, "Stale Second", f"stale.second.{tag}@example.com")
     edit = open_customer(page, first.email)
     edit.get_by_role("button", name="Deactivate", exact=True).click()
     question = page.locator("#confirm-deactivate_customer")

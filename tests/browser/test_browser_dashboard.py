@@ -4,6 +4,7 @@ that lowers stock, and every analytics chart drawn."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -142,47 +143,48 @@ def test_every_tab_opens_with_content(page, shoot):
 
 
 def test_add_customer_then_duplicate_email(page, site, shoot):
+    tag = uuid.uuid4().hex[:6]  # a rerun adds its own
+    email = f"ada.browser.{tag}@example.com"
     form = add_customer_form(page)
     form.get_by_label("Name *").fill("Ada Browser")
-    form.get_by_label("E-mail *").fill("ada.browser@example.com")
+    form.get_by_label("E-mail *").fill(email)
     form.get_by_label("City").fill("London")
     form.get_by_role("button", name="Add customer").click()
     expect(toast(page, "Ada Browser added")).to_be_visible()
-    expect(cell(page, "#customers-table", "ada.browser@example.com")).to_be_visible()
+    expect(cell(page, "#customers-table", email)).to_be_visible()
     expect(page.locator("#customer-edit").get_by_label("Name *")).to_have_value("Ada Browser")
-    expect(page.locator("#customer-header")).to_contain_text("ada.browser@example.com")
+    expect(page.locator("#customer-header")).to_contain_text(email)
     expect(form).to_be_hidden()  # the add form closes once it has done its job
     form = add_customer_form(page)
     expect(form.get_by_label("Name *")).to_have_value("")  # and is ready for the next
 
     form.get_by_label("Name *").fill("Ada Again")
-    form.get_by_label("E-mail *").fill("ADA.BROWSER@example.com")
+    form.get_by_label("E-mail *").fill(f"ADA.BROWSER.{tag.upper()}@example.com")
     form.get_by_role("button", name="Add customer").click()
     expect(toast(page, "a customer with this e-mail already exists")).to_be_visible()
     expect(form.get_by_label("Name *")).to_have_value("Ada Again")  # what was typed stays
     shoot(page, "customers-duplicate-warning")
     rows = site.services.store.query(
-        "SELECT name FROM customers WHERE email = 'ada.browser@example.com' COLLATE NOCASE"
+        "SELECT name FROM customers WHERE email = ? COLLATE NOCASE", (email,)
     )
     assert [row[0] for row in rows] == ["Ada Browser"]
 
 
 def test_purchase_lowers_stock_in_products_tab(page, site, shoot):
-    services = site.services
-    services.customers.add(SYSTEM, "Paula Purchaser", "paula@example.com")
-    services.products.add(SYSTEM, "BRW-LAMP", "Browser lamp", "24.00", stock_quantity=5)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    paula = services.customers.add(SYSTEM, "Paula Purchaser", f"paula.{tag}@example.com")
+    sku = f"BRW-LAMP-{tag}"
+    services.products.add(SYSTEM, sku, "Browser lamp", "24.00", stock_quantity=5)
 
     new = new_purchase_form(page)
     # Typed key by key like a person (a pasted search is in its own test).
-    new.get_by_label("Find customer").press_sequentially("paula")
+    new.get_by_label("Find customer").press_sequentially(f"paula.{tag}")
     expect(new.locator("input[aria-label='Customer']")).to_have_value(
-        "#"
-        + str(services.customers.list(SYSTEM, search="paula").items[0].id)
-        + " Paula Purchaser · paula@example.com"
+        f"#{paula.id} Paula Purchaser · paula.{tag}@example.com"
     )
-    new.get_by_label("Find product").press_sequentially("BRW-LAMP")
+    new.get_by_label("Find product").press_sequentially(sku)
     expect(new.locator("input[aria-label='Product']")).to_have_value(
-        "BRW-LAMP · Browser lamp · $24.00 · 5 in stock"
+        f"{sku} · Browser lamp · $24.00 · 5 in stock"
     )
     new.get_by_label("Qty").fill("2")
     new.get_by_role("button", name="Add", exact=True).click()
@@ -195,14 +197,14 @@ def test_purchase_lowers_stock_in_products_tab(page, site, shoot):
     # The tab's own refresh (unfiltered) must land first, or it could overwrite the search result.
     expect(caption(page, "#products-table")).to_contain_text(re.compile(r"Products 1–\d+ of"))
     search = page.get_by_label("Search products")
-    search.fill("BRW-LAMP")
+    search.fill(sku)
     search.press("Enter")
     expect(caption(page, "#products-table")).to_contain_text("Products 1–1 of 1")
-    row = page.locator("#products-table").get_by_role("row").filter(has_text="BRW-LAMP")
+    row = page.locator("#products-table").get_by_role("row").filter(has_text=sku)
     expect(row).to_contain_text("Browser lamp")
     expect(row.get_by_role("gridcell").nth(STOCK_COLUMN)).to_have_text("3")
     shoot(page, "products-after-purchase")
-    stock = services.store.query_one("SELECT stock FROM products WHERE sku = 'BRW-LAMP'")[0]
+    stock = services.store.query_one("SELECT stock FROM products WHERE sku = ?", (sku,))[0]
     assert stock == 3
 
 
@@ -270,14 +272,15 @@ def test_a_refusal_leaves_the_form_in_view_with_what_was_typed(page, site, shoot
 
 
 def test_a_pasted_search_finds_and_clear_empties_the_order(page, site):
-    services = site.services
-    services.customers.add(SYSTEM, "Pia Paste", "pia.paste@example.com")
-    services.products.add(SYSTEM, "BRW-CLEAR", "Clearable cup", "3.00", stock_quantity=9)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    services.customers.add(SYSTEM, "Pia Paste", f"pia.paste.{tag}@example.com")
+    sku = f"BRW-CLEAR-{tag}"
+    services.products.add(SYSTEM, sku, "Clearable cup", "3.00", stock_quantity=9)
     new = new_purchase_form(page)
-    new.get_by_label("Find customer").fill("pia.paste")  # all at once, as a paste arrives
+    new.get_by_label("Find customer").fill(f"pia.paste.{tag}")  # all at once, as a paste arrives
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Pia Paste"))
-    new.get_by_label("Find product").fill("BRW-CLEAR")
-    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile("BRW-CLEAR"))
+    new.get_by_label("Find product").fill(sku)
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
     new.get_by_role("button", name="Add", exact=True).click()
     expect(new).to_contain_text("Total $3.00")
     new.get_by_role("button", name="Clear").click()
@@ -288,35 +291,37 @@ def test_a_pasted_search_finds_and_clear_empties_the_order(page, site):
 def test_an_ended_session_sends_the_page_to_the_login(new_context, site):
     accounts = site.services.accounts
     admin = accounts.actor_for("admin")
-    accounts.create_user(admin, "leaver", "leaver-Secret-12x", role="staff")
+    leaver = f"leaver.{uuid.uuid4().hex[:6]}"  # a rerun adds its own
+    accounts.create_user(admin, leaver, "leaver-Secret-12x", role="staff")
     page = new_context().new_page()
     page.goto(site.url)
-    page.locator("#username").fill("leaver")
+    page.locator("#username").fill(leaver)
     page.locator("#password").fill("leaver-Secret-12x")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".crpm-who").last).to_contain_text("leaver")
+    expect(page.locator(".crpm-who").last).to_contain_text(leaver)
     # The first tab opens and loads its figures; only then end the session, so that the
     # page's next call is the click below, not that load.
     expect(page.locator("#tab-home .crpm-figure").first).to_contain_text("Revenue")
-    accounts.deactivate_user(admin, "leaver")
+    accounts.deactivate_user(admin, leaver)
     page.get_by_role("tab", name="Customers", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login\?notice=expired$"))
     expect(page.get_by_text("Your session has ended; please log in again.")).to_be_visible()
 
 
 def test_a_taxed_discounted_sale_shows_its_figures_live_and_gives_an_invoice(page, site, shoot):
-    services = site.services
-    standard = services.taxes.add_rate(SYSTEM, "Browser standard", "20")
-    services.customers.add(SYSTEM, "Tara Taxpayer", "tara@example.com")
-    lamp = services.products.add(SYSTEM, "BRW-TAX", "Taxed lamp", "10.00", stock_quantity=9)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    standard = services.taxes.add_rate(SYSTEM, f"Browser standard {tag}", "20")
+    services.customers.add(SYSTEM, "Tara Taxpayer", f"tara.{tag}@example.com")
+    sku = f"BRW-TAX-{tag}"
+    lamp = services.products.add(SYSTEM, sku, "Taxed lamp", "10.00", stock_quantity=9)
     services.taxes.set_product_rate(SYSTEM, lamp.id, standard.id)
 
     new = new_purchase_form(page)
-    new.get_by_label("Find customer").fill("tara@example.com")  # the demo has a Tara too
+    new.get_by_label("Find customer").fill(f"tara.{tag}@example.com")  # the demo has a Tara too
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Tara Taxpayer"))
-    new.get_by_label("Find product").fill("BRW-TAX")
+    new.get_by_label("Find product").fill(sku)
     expect(new.locator("input[aria-label='Product']")).to_have_value(
-        "BRW-TAX · Taxed lamp · $10.00 · 9 in stock"
+        f"{sku} · Taxed lamp · $10.00 · 9 in stock"
     )
     new.get_by_label("Qty").fill("3")
     new.get_by_label("Discount", exact=True).fill("10%")

@@ -6,6 +6,7 @@ purchase is already cancelled" and marks no field. Nothing changes in the store.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -69,9 +70,9 @@ def test_a_form_that_names_a_field_its_own_way_is_followed(page):
 
 
 def test_a_refusal_about_a_record_says_this_and_marks_no_field(page, site):
-    services = site.services
-    customer = services.customers.add(SYSTEM, "Carl Cancelled", "carl.cancelled@example.com")
-    product = services.products.add(SYSTEM, "ERR-CANCEL", "Twice cancelled", "3.00", 5)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    customer = services.customers.add(SYSTEM, "Carl Cancelled", f"carl.{tag}@example.com")
+    product = services.products.add(SYSTEM, f"ERR-CANCEL-{tag}", "Twice cancelled", "3.00", 5)
     purchase = services.purchases.record(SYSTEM, customer.id, [(product.id, 1)])
     manage = open_purchase(page, purchase)
     services.purchases.cancel(SYSTEM, purchase.id, "by someone else meanwhile")

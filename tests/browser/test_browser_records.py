@@ -53,10 +53,14 @@ def open_product(page, sku: str) -> None:
 
 def bought_and_returned(services, person: tuple, product: tuple, bought: int, reason: str):
     """A customer (name, e-mail) who bought `bought` of a new product (SKU, name, price,
-    stock) and returned one of them; returns the customer, the product and the purchase."""
-    customer = services.customers.add(SYSTEM, *person)
+    stock) and returned one of them; returns the customer, the product and the purchase.
+    The e-mail and the SKU get a fresh tag, so that a rerun of the test adds its own."""
+    tag = uuid.uuid4().hex[:6]
+    name, email = person
+    local, domain = email.split("@")
+    customer = services.customers.add(SYSTEM, name, f"{local}.{tag}@{domain}")
     sku, name, price, stock = product
-    item = services.products.add(SYSTEM, sku, name, price, stock_quantity=stock)
+    item = services.products.add(SYSTEM, f"{sku}-{tag}", name, price, stock_quantity=stock)
     purchase = services.purchases.record(SYSTEM, customer.id, [(item.id, bought)])
     services.purchases.return_items(SYSTEM, purchase.lines[0].id, 1, reason)
     return customer, item, purchase
@@ -104,12 +108,12 @@ def test_the_customer_page_shows_the_timeline(page, site, shoot):
 
 
 def test_the_search_box_jumps_to_the_record(page, site, shoot):
-    services = site.services
-    sam = services.customers.add(SYSTEM, "Sam Searchbox", "sam.searchbox@example.com")
-    cup = services.products.add(SYSTEM, "BRW-FIND", "Findable cup", "6.00", stock_quantity=9)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    sam = services.customers.add(SYSTEM, "Sam Searchbox", f"sam.searchbox.{tag}@example.com")
+    cup = services.products.add(SYSTEM, f"BRW-FIND-{tag}", "Findable cup", "6.00", 9)
     sale = services.purchases.record(SYSTEM, sam.id, [(cup.id, 2)])
 
-    search_for(page, "sam.searchbox@example.com")
+    search_for(page, sam.email)
     tabs = page.locator("#crpm-tabs > .tab-wrapper")
     expect(tabs.get_by_role("tab", name="Customers", exact=True)).to_have_attribute(
         "aria-selected", "true"
@@ -129,7 +133,7 @@ def test_the_search_box_jumps_to_the_record(page, site, shoot):
     search_for(page, "no-such-record-zq")
     expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches 'no-such-record-zq'")
     # an error about no match opened would come before the answer of the next search
-    search_for(page, "sam.searchbox@example.com")
+    search_for(page, sam.email)
     expect(tabs.get_by_role("tab", name="Customers", exact=True)).to_have_attribute(
         "aria-selected", "true"
     )
@@ -173,22 +177,21 @@ def test_on_a_phone_a_found_record_is_in_view_and_the_next_match_can_be_picked(p
 
 
 def test_customers_get_no_search_box(open_page, site):
-    services = site.services
-    services.accounts.register_customer(
-        "Cora Customer", "cora.search@example.com", "cora-Secret-44x", "+1 555 0101"
-    )
-    page = open_page(("cora.search@example.com", "cora-Secret-44x"))
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    email = f"cora.search.{tag}@example.com"
+    services.accounts.register_customer("Cora Customer", email, "cora-Secret-44x", "+1 555 0101")
+    page = open_page((email, "cora-Secret-44x"))
     expect(page.get_by_role("tab", name="My purchases", exact=True)).to_be_visible()
     expect(page.locator("#crpm-search")).to_be_hidden()
 
 
 def test_purchases_filter_by_a_picked_customer_and_open_by_a_click(page, site):
-    services = site.services
-    fay = services.customers.add(SYSTEM, "Fay Filter", "fay.filter@example.com")
-    bowl = services.products.add(SYSTEM, "BRW-FILTER", "Filter bowl", "5.00", stock_quantity=9)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    fay = services.customers.add(SYSTEM, "Fay Filter", f"fay.filter.{tag}@example.com")
+    bowl = services.products.add(SYSTEM, f"BRW-FILTER-{tag}", "Filter bowl", "5.00", 9)
     sales = [services.purchases.record(SYSTEM, fay.id, [(bowl.id, n)]) for n in (1, 2)]
     new_purchase_form(page)
-    page.get_by_label("Of customer").fill("fay.filter@example.com")
+    page.get_by_label("Of customer").fill(fay.email)
     expect(page.locator("#purchases-table-info")).to_contain_text("Purchases 1–2 of 2")
     table = page.locator("#purchases-table")
     expect(table).to_contain_text("Fay Filter")
@@ -225,8 +228,8 @@ def alignment(cell) -> str:
 def test_a_ticket_has_its_own_page_opened_by_the_queue_the_search_and_the_timeline(
     page, site, shoot
 ):
-    services = site.services
-    tom = services.customers.add(SYSTEM, "Tom <b>Ticket</b>", "tom.ticket@example.com")
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    tom = services.customers.add(SYSTEM, "Tom <b>Ticket</b>", f"tom.ticket.{tag}@example.com")
     first = services.desk.raise_ticket(SYSTEM, "Lid rattles", "Since the move", customer_id=tom.id)
     services.desk.comment(SYSTEM, first.id, "Ask the supplier", internal=True)
     second = services.desk.raise_ticket(SYSTEM, "Search finds me", customer_id=tom.id)
@@ -262,8 +265,9 @@ def test_a_ticket_has_its_own_page_opened_by_the_queue_the_search_and_the_timeli
 
 def test_a_quote_has_its_own_page_opened_by_the_list_the_search_and_the_timeline(page, site, shoot):
     services, desk = site.services, site.services.desk
-    quinn = services.customers.add(SYSTEM, "Quinn Page", "quinn.page@example.com")
-    urn = services.products.add(SYSTEM, "BRW-URN", "Quoted urn", "15.00", stock_quantity=9)
+    tag = uuid.uuid4().hex[:6]  # a rerun adds its own
+    quinn = services.customers.add(SYSTEM, "Quinn Page", f"quinn.page.{tag}@example.com")
+    urn = services.products.add(SYSTEM, f"BRW-URN-{tag}", "Quoted urn", "15.00", stock_quantity=9)
     asked = desk.request_quote(SYSTEM, [(urn.id, 2)], "Gift wrap?", customer_id=quinn.id)
     priced = desk.request_quote(SYSTEM, [(urn.id, 3)], customer_id=quinn.id)
     desk.price_quote(SYSTEM, priced.id, {urn.id: "12.00"}, "2026-06-30", "Thursday delivery")
@@ -319,29 +323,29 @@ def test_a_quote_has_its_own_page_opened_by_the_list_the_search_and_the_timeline
 
 
 def test_a_product_opens_with_its_movements_by_a_click_or_its_sku(page, site):
-    services = site.services
-    jug = services.products.add(SYSTEM, "BRW-JUG", "Open jug", "8.00", stock_quantity=4)
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    jug = services.products.add(SYSTEM, f"BRW-JUG-{tag}", "Open jug", "8.00", stock_quantity=4)
     services.products.restock(SYSTEM, jug.id, 6, "delivery 42")
-    open_product(page, "BRW-JUG")
+    open_product(page, jug.sku)
     edit = page.locator("#product-edit")
     expect(edit.get_by_label("Name *")).to_have_value("Open jug")
     expect(edit.get_by_label("In stock")).to_have_value("10")
     expect(page.locator("#movements-table")).to_contain_text("delivery 42")
 
     open_tab(page, "Customers")
-    search_for(page, "brw-jug")  # the SKU, as typed
+    search_for(page, f"brw-jug-{tag}")  # the SKU, as typed
     expect(edit.get_by_label("Name *")).to_have_value("Open jug")
     expect(page.locator("#movements-table-info")).to_contain_text("Movements 1–2 of 2")
 
 
 def test_the_ticket_queue_filters_by_a_customer_picked_by_name(page, site):
-    services = site.services
-    una = services.customers.add(SYSTEM, "Una Queue", "una.queue@example.com")
+    services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
+    una = services.customers.add(SYSTEM, "Una Queue", f"una.queue.{tag}@example.com")
     services.desk.raise_ticket(SYSTEM, "Only Una's ticket", customer_id=una.id)
     open_tab(page, "Service desk")
     tickets = page.locator("#tab-desk")
     expect(page.locator("#ticket-queue-info")).to_contain_text("Tickets 1–")
-    tickets.get_by_label("Of customer").first.fill("una.queue@example.com")
+    tickets.get_by_label("Of customer").first.fill(una.email)
     expect(page.locator("#ticket-queue-info")).to_contain_text("Tickets 1–1 of 1")
     expect(page.locator("#ticket-queue")).to_contain_text("Only Una's ticket")
 
@@ -351,9 +355,9 @@ def test_the_product_page_shows_its_sales_open_quotes_and_ledger(page, site, sho
     pia, lamp, sold = bought_and_returned(services, *PIA)
     quote = services.desk.request_quote(SYSTEM, [(lamp.id, 12)], customer_id=pia.id)
 
-    open_product(page, "BRW-PAGE")
+    open_product(page, lamp.sku)
     header = page.locator("#product-header")
-    expect(header).to_contain_text(f"Page <i>lamp</i> · BRW-PAGE · #{lamp.id}")  # as typed
+    expect(header).to_contain_text(f"Page <i>lamp</i> · {lamp.sku} · #{lamp.id}")  # as typed
     expect(page.locator("#product-figures")).to_contain_text("$30.00")
     sales = page.locator("#product-sales")
     purchase = sales.get_by_role("gridcell", name=f"Purchase #{sold.id}", exact=True)

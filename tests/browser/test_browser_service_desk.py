@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -87,6 +88,7 @@ def test_ticket_raised_answered_resolved_and_read(page, desk, shoot):
     log_out(page)
     shoot(page, "login-page")
     email = register(page, shoot, "Rita Register")
+    subject = f"Lamp flickers {uuid.uuid4().hex[:6]}"  # a rerun finds its own in the queue
     for name in CUSTOMER_TABS:
         expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
     for name in STAFF_ONLY_TABS:
@@ -94,17 +96,17 @@ def test_ticket_raised_answered_resolved_and_read(page, desk, shoot):
 
     open_tab(page, "My tickets")
     new = page.locator("#ticket-new")
-    new.get_by_label("Subject *").fill("Lamp flickers")
+    new.get_by_label("Subject *").fill(subject)
     new.get_by_label("Description").fill("Since Tuesday, every evening.")
     new.get_by_role("button", name="Send ticket").click()
     expect(toast(page, "opened; we will answer here")).to_be_visible()
-    expect(row(page, "#my-tickets", "Lamp flickers")).to_contain_text("open")
+    expect(row(page, "#my-tickets", subject)).to_contain_text("open")
     shoot(page, "customer-ticket-raised")
 
     log_out(page)
     log_in(page, *STAFF)
     open_tab(page, "Service desk")
-    row(page, "#ticket-queue", "Lamp flickers").get_by_role("gridcell").first.click()
+    row(page, "#ticket-queue", subject).get_by_role("gridcell").first.click()
     detail = page.locator("#desk-ticket")
     expect(detail).to_contain_text("Since Tuesday")
     detail.get_by_label("Reply or internal note").fill("Customer sounds patient")
@@ -124,8 +126,8 @@ def test_ticket_raised_answered_resolved_and_read(page, desk, shoot):
     log_out(page)
     log_in(page, email, PASSWORD)
     open_tab(page, "My tickets")
-    expect(row(page, "#my-tickets", "Lamp flickers")).to_contain_text("resolved")
-    row(page, "#my-tickets", "Lamp flickers").get_by_role("gridcell").first.click()
+    expect(row(page, "#my-tickets", subject)).to_contain_text("resolved")
+    row(page, "#my-tickets", subject).get_by_role("gridcell").first.click()
     view = page.locator("#ticket-view")
     expect(view).to_contain_text("a new one is on us")
     expect(view).to_contain_text("resolved since")
@@ -136,30 +138,31 @@ def test_ticket_raised_answered_resolved_and_read(page, desk, shoot):
 
 
 def test_quote_priced_accepted_becomes_purchase_and_lowers_stock(page, desk, shoot):
-    lamp = desk.services.products.add(SYSTEM, "QTE-LAMP", "Quote lamp", "15.00", stock_quantity=10)
+    sku = f"QTE-LAMP-{uuid.uuid4().hex[:6]}"  # a rerun adds its own
+    lamp = desk.services.products.add(SYSTEM, sku, "Quote lamp", "15.00", stock_quantity=10)
     log_out(page)
     email = register(page, shoot, "Quinn Quote")
 
     open_tab(page, "My quotes")
     new = page.locator("#quote-new")
-    new.get_by_label("Search the catalogue").press_sequentially("QTE-LAMP")
+    new.get_by_label("Search the catalogue").press_sequentially(sku)
     expect(new.locator("input[aria-label='Product']")).to_have_value(
-        f"#{lamp.id} QTE-LAMP · Quote lamp · list $15.00"
+        f"#{lamp.id} {sku} · Quote lamp · list $15.00"
     )
     new.get_by_label("Qty").fill("3")
     new.get_by_role("button", name="Add", exact=True).click()
-    expect(new.get_by_role("gridcell").filter(has_text="QTE-LAMP · Quote lamp")).to_be_visible()
+    expect(new.get_by_role("gridcell").filter(has_text=f"{sku} · Quote lamp")).to_be_visible()
     new.get_by_label("Anything else (free text)").fill("Delivery before Friday?")
     new.get_by_role("button", name="Request quote").click()
     expect(toast(page, "requested; we will price it soon")).to_be_visible()
-    expect(row(page, "#my-quotes", "3 × QTE-LAMP")).to_contain_text("requested")
+    expect(row(page, "#my-quotes", f"3 × {sku}")).to_contain_text("requested")
     shoot(page, "customer-quote-requested")
 
     log_out(page)
     log_in(page, *STAFF)
     open_tab(page, "Service desk")
     page.get_by_role("tab", name="Quotes", exact=True).click()
-    row(page, "#quote-queue", "3 × QTE-LAMP").get_by_role("gridcell").first.click()
+    row(page, "#quote-queue", f"3 × {sku}").get_by_role("gridcell").first.click()
     pricing = page.locator("#desk-quote")
     expect(pricing).to_contain_text("Delivery before Friday?")
     price_cell = pricing.locator("#quote-prices").get_by_role("gridcell").filter(has_text="15.00")
@@ -176,7 +179,7 @@ def test_quote_priced_accepted_becomes_purchase_and_lowers_stock(page, desk, sho
     log_out(page)
     log_in(page, email, PASSWORD)
     open_tab(page, "My quotes")
-    row(page, "#my-quotes", "3 × QTE-LAMP").get_by_role("gridcell").first.click()
+    row(page, "#my-quotes", f"3 × {sku}").get_by_role("gridcell").first.click()
     view = page.locator("#quote-view")
     expect(view).to_contain_text("Yes, Thursday delivery.")
     expect(view).to_contain_text("$36.00")
@@ -184,7 +187,7 @@ def test_quote_priced_accepted_becomes_purchase_and_lowers_stock(page, desk, sho
     page.locator("#confirm-accept_quote").get_by_role("button", name="Yes, accept and buy").click()
     expect(toast(page, "accepted: your order #")).to_be_visible()
     open_tab(page, "My purchases")
-    expect(row(page, "#my-purchases", "QTE-LAMP")).to_contain_text("$12.00")
+    expect(row(page, "#my-purchases", sku)).to_contain_text("$12.00")
     expect(page.locator("#tab-my_purchases")).to_contain_text("total spent $36.00")
     shoot(page, "customer-purchase-from-quote")
 
@@ -193,9 +196,9 @@ def test_quote_priced_accepted_becomes_purchase_and_lowers_stock(page, desk, sho
     open_tab(page, "Products")
     settled(page)  # the tab's own refresh lands first, not over the search's answer
     search = page.get_by_label("Search products")
-    search.fill("QTE-LAMP")
+    search.fill(sku)
     search.press("Enter")
-    stock_row = page.locator("#products-table").get_by_role("row").filter(has_text="QTE-LAMP")
+    stock_row = page.locator("#products-table").get_by_role("row").filter(has_text=sku)
     expect(stock_row.get_by_role("gridcell").nth(STOCK_COLUMN)).to_have_text("7")
     shoot(page, "staff-stock-after-quote")
     assert desk.services.products.get(SYSTEM, lamp.id).stock == 7
@@ -207,7 +210,9 @@ def test_admin_manages_a_login_erases_a_person_and_reads_the_audit(page, desk, s
     admin = accounts.actor_for("admin")
     if accounts.store.query_one("SELECT 1 FROM users WHERE username = 'deskadmin'") is None:
         accounts.create_user(admin, "deskadmin", admin_password, "admin")
-    gone = accounts.register_customer("Gina Gone", "gina.gone@example.com", PASSWORD, "")
+    tag = uuid.uuid4().hex[:6]  # a rerun adds its own customer and login
+    gone = accounts.register_customer("Gina Gone", f"gina.gone.{tag}@example.com", PASSWORD, "")
+    helper = f"temp.helper.{tag}"
     log_out(page)
     log_in(page, "deskadmin", admin_password)
     for name in ("Users", "Erase a person", "Audit log", "Service desk"):
@@ -215,29 +220,29 @@ def test_admin_manages_a_login_erases_a_person_and_reads_the_audit(page, desk, s
 
     open_tab(page, "Users")
     add = page.locator("#user-add")
-    add.get_by_label("Login name").fill("temp.helper")
+    add.get_by_label("Login name").fill(helper)
     add.get_by_label("Password (at least 10 characters)").fill("desk-Browser-Temp-4")
     add.get_by_role("button", name="Add login").click()
-    expect(add).to_contain_text("temp.helper")
+    expect(add).to_contain_text(helper)
     expect(add.get_by_label("Password (at least 10 characters)")).to_have_value("")
     manage = page.locator("#user-manage")
-    manage.get_by_label("Find the login").fill("temp.helper")
+    manage.get_by_label("Find the login").fill(helper)
     expect(manage.get_by_label("User", exact=True)).to_have_value(
-        re.compile(r"#\d+ temp\.helper \(staff\)")
+        re.compile(rf"#\d+ {re.escape(helper)} \(staff\)")
     )
     manage.get_by_role("button", name="Deactivate", exact=True).click()
     question = page.locator("#confirm-deactivate_user")
     expect(question).to_contain_text("Deactivate the login")
-    expect(question).to_contain_text("temp.helper (staff)?")
+    expect(question).to_contain_text(f"{helper} (staff)?")
     question.get_by_role("button", name="Yes, deactivate the login").click()
     expect(manage).to_contain_text("inactive")
     shoot(page, "admin-users")
 
     open_tab(page, "Erase a person")
     erase = page.locator("#erase-person")
-    erase.get_by_label("Find the customer").fill("gina.gone@example")
+    erase.get_by_label("Find the customer").fill(f"gina.gone.{tag}@example")
     expect(erase.get_by_label("Customer", exact=True)).to_have_value(
-        f"#{gone.customer_id} Gina Gone · gina.gone@example.com"
+        f"#{gone.customer_id} Gina Gone · gina.gone.{tag}@example.com"
     )
     erase.get_by_role("button", name="Check who this is").click()
     expect(erase).to_contain_text("Gina Gone")
@@ -265,14 +270,14 @@ def test_admin_manages_a_login_erases_a_person_and_reads_the_audit(page, desk, s
     shoot(page, "admin-audit")
     # The rows of one record: its login picked by name, not typed by number.
     settled(page)
-    page.get_by_label("Find the record").fill("temp.helper")
+    page.get_by_label("Find the record").fill(helper)
     expect(page.get_by_label("Record (empty: all)")).to_have_value(
-        re.compile(r"User #\d+ temp\.helper \(staff, inactive\)")
+        re.compile(rf"User #\d+ {re.escape(helper)} \(staff, inactive\)")
     )
     expect(page.locator("#audit-table-info")).to_contain_text("of 2 ")
     expect(row(page, "#audit-table", "deactivate")).to_contain_text("deskadmin")
     expect(row(page, "#audit-table", "deactivate")).to_contain_text("active: 1 → 0")
-    expect(row(page, "#audit-table", "create")).to_contain_text("temp.helper")
+    expect(row(page, "#audit-table", "create")).to_contain_text(helper)
     expect(page.locator("#audit-table")).not_to_contain_text("{")
     expect(page.locator("#audit-table")).not_to_contain_text("erase")
     shoot(page, "admin-audit-one-record")

@@ -5,6 +5,7 @@ sale on the next local day in the Purchases table, and a German shop's price fie
 from __future__ import annotations
 
 import re
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -63,18 +64,19 @@ def test_a_sydney_shop_sees_a_tickets_times_on_its_own_clock(page, site):
 
 
 def test_a_german_shop_takes_a_decimal_comma_in_a_price(page, site):
+    sku = f"SYD-COMMA-{uuid.uuid4().hex[:6].upper()}"  # a rerun adds its own
     show_tab(page, "products", "Products")
     form = add_product_form(page)
     for label, typed in {
-        "SKU *": "SYD-COMMA",
+        "SKU *": sku,
         "Name *": "Flat white",
         "Unit price *": "4,95",
     }.items():
         form.get_by_label(label).fill(typed)
     form.get_by_role("button", name="Add product").click()
-    expect(toast(page, "SYD-COMMA Flat white added")).to_be_visible()
+    expect(toast(page, f"{sku} Flat white added")).to_be_visible()
     expect(form.locator(".crpm-invalid")).to_have_count(0)
-    row = site.services.store.query_one("SELECT price_cents FROM products WHERE sku = 'SYD-COMMA'")
+    row = site.services.store.query_one("SELECT price_cents FROM products WHERE sku = ?", (sku,))
     assert row["price_cents"] == 495
 
 

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crpm.clock import FixedClock
+from crpm.models import format_money, parse_money
 from crpm.permissions import SYSTEM
 from crpm.services import open_services
 from tests.browser.test_browser_dashboard import open_tab, toast
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 STAFF = ("proxy.clerk", "proxy-clerk-Secret-9")
 PRICE = "1234.56"
+SOLD = "SELECT id FROM purchases WHERE cancelled_at IS NULL"
 
 
 def free_port() -> int:
@@ -66,8 +69,8 @@ def nginx_config(folder: Path, listen: int, apps: list[int]) -> Path:
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory):
-    """Two app processes on a fresh PostgreSQL schema, nginx in front; the store holds an admin,
-    a clerk, one customer and one product, and no sale yet."""
+    """Two app processes on a fresh PostgreSQL schema, nginx in front; the store holds an admin
+    and a clerk, and no sale yet."""
     from tests.pgserver import fresh_schema
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -77,8 +80,6 @@ def proxied(tmp_path_factory):
         accounts = seeding.accounts
         accounts.ensure_admin(BROWSER_ADMIN[1])
         accounts.create_user(accounts.actor_for("admin"), *STAFF, role="staff")
-        seeding.customers.add(SYSTEM, "Proxy Person", "proxy.person@example.com")
-        seeding.products.add(SYSTEM, "PRX-1", "Proxied lamp", PRICE, stock_quantity=5)
         ports = [free_port(), free_port()]
         apps = [
             subprocess.Popen([sys.executable, "-m", "tests.app_process", url, str(port)], cwd=ROOT)
@@ -95,6 +96,7 @@ def proxied(tmp_path_factory):
             yield SimpleNamespace(
                 url=f"http://127.0.0.1:{listen}/",
                 apps=[f"http://127.0.0.1:{port}/" for port in ports],
+                services=seeding,
                 store=seeding.store,
                 access_log=folder / "crpm-access.log",
             )
@@ -126,25 +128,34 @@ def all_time_revenue(page):
 
 
 def test_a_sale_made_through_the_proxy_is_in_either_process_analytics(new_context, proxied):
+    """Each run sells a customer and a product of its own; a rerun after a first run that sold
+    expects the revenue that sale left plus its own."""
+    services, tag = proxied.services, uuid.uuid4().hex[:6]
+    services.customers.add(SYSTEM, "Proxy Person", f"proxy.person.{tag}@example.com")
+    sku = f"PRX-{tag}"
+    services.products.add(SYSTEM, sku, "Proxied lamp", PRICE, stock_quantity=5)
+    sold = [services.purchases.get(SYSTEM, row[0]) for row in proxied.store.query(SOLD)]
+    revenue = format_money(sum(sale.total_cents for sale in sold) + parse_money(PRICE), "$")
     for app in proxied.apps:  # each process has built its mirror before the sale
-        expect(all_time_revenue(logged_in(new_context, app))).not_to_contain_text("$1,234.56")
+        expect(all_time_revenue(logged_in(new_context, app))).not_to_contain_text(revenue)
 
     page = logged_in(new_context, proxied.url)
     open_tab(page, "Purchases")
-    expect(page.locator("#purchases-table-info")).to_contain_text("No purchases yet")  # settled
+    settled = f"of {len(sold)}" if sold else "No purchases yet"
+    expect(page.locator("#purchases-table-info")).to_contain_text(settled)
     new = page.locator("#purchase-new")
-    new.get_by_label("Find customer").press_sequentially("proxy.person")
+    new.get_by_label("Find customer").press_sequentially(f"proxy.person.{tag}")
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Proxy Person"))
-    new.get_by_label("Find product").press_sequentially("PRX-1")
-    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile("PRX-1"))
+    new.get_by_label("Find product").press_sequentially(sku)
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
     new.get_by_role("button", name="Add", exact=True).click()
     new.get_by_role("button", name="Confirm purchase").click()
     expect(toast(page, "recorded for Proxy Person")).to_be_visible()
-    expect(all_time_revenue(page)).to_contain_text("$1,234.56")
+    expect(all_time_revenue(page)).to_contain_text(revenue)
 
     for app in proxied.apps:
-        expect(all_time_revenue(logged_in(new_context, app))).to_contain_text("$1,234.56")
-    assert proxied.store.query_one("SELECT stock FROM products WHERE sku = 'PRX-1'")[0] == 4
+        expect(all_time_revenue(logged_in(new_context, app))).to_contain_text(revenue)
+    assert proxied.store.query_one("SELECT stock FROM products WHERE sku = ?", (sku,))[0] == 4
 
 
 def test_a_browser_stays_on_one_process_and_its_login_holds_on_every_one(proxied):

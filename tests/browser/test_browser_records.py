@@ -230,14 +230,15 @@ def test_a_ticket_has_its_own_page_opened_by_the_queue_the_search_and_the_timeli
 ):
     services, tag = site.services, uuid.uuid4().hex[:6]  # a rerun adds its own
     tom = services.customers.add(SYSTEM, "Tom <b>Ticket</b>", f"tom.ticket.{tag}@example.com")
-    first = services.desk.raise_ticket(SYSTEM, "Lid rattles", "Since the move", customer_id=tom.id)
+    rattles = f"Lid rattles {tag}"  # the queue's row is found by it
+    first = services.desk.raise_ticket(SYSTEM, rattles, "Since the move", customer_id=tom.id)
     services.desk.comment(SYSTEM, first.id, "Ask the supplier", internal=True)
     second = services.desk.raise_ticket(SYSTEM, "Search finds me", customer_id=tom.id)
 
     queue = desk_list(page, "Tickets", tom.email, "#ticket-queue")
-    queue.get_by_role("gridcell", name="Lid rattles", exact=True).click()
+    queue.get_by_role("gridcell", name=rattles, exact=True).click()
     header, figures = page.locator("#ticket-header"), page.locator("#ticket-figures")
-    expect(header).to_contain_text(f"Ticket #{first.id} · Lid rattles")
+    expect(header).to_contain_text(f"Ticket #{first.id} · {rattles}")
     expect(header).to_contain_text("Tom <b>Ticket</b>")  # the name as typed, not as markup
     for shown in ("Open", "Normal", "unassigned", TODAY[:10], TODAY[11:16]):  # a UTC shop
         expect(figures).to_contain_text(shown)
@@ -259,7 +260,7 @@ def test_a_ticket_has_its_own_page_opened_by_the_queue_the_search_and_the_timeli
     page.locator("#desk-ticket").get_by_role("button", name="Open the customer's page").click()
     expect(page.locator("#customer-header")).to_contain_text("Tom <b>Ticket</b>")
     open_from_timeline(page, tom.email, f"Ticket #{first.id}")
-    expect(header).to_contain_text(f"Ticket #{first.id} · Lid rattles")
+    expect(header).to_contain_text(f"Ticket #{first.id} · {rattles}")
     expect(figures).to_contain_text("Urgent")
 
 

@@ -570,9 +570,8 @@ class Pager:
     def wire(self, show, filters: list, resets: list, api_name: str) -> dict:
         """Connect paging to `show(*filters, page, size)`, published as `api_name`; `resets` are
         filter-change listeners that go back to page 1. Returns the event kwargs that refresh
-        the current page (browser-only: they ask for a fetch; for chaining after changes).
-        `self.fetch` is the fetch itself, for a `one_trip` redraw."""
-        self.fetch = fetch = dict(
+        the current page (browser-only: they ask for a fetch; for chaining after changes)."""
+        fetch = dict(
             fn=show,
             inputs=[*filters, self.page, self.size],
             outputs=self.outputs,

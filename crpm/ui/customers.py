@@ -392,16 +392,15 @@ def build(ctx: UIContext) -> list[dict]:
 
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
-    # One event adds the customer, empties and closes the form, opens the new customer's page
-    # and shows the list's last page (the newest).
+    # One event adds the customer, empties and closes the form and opens the new customer's
+    # page; the list then goes to its last page (the newest) through its own fetch.
     after_add = {**dict.fromkeys(add_fields, ""), add_panel: gr.Column(visible=False)}
     one_trip(
         add.click,
         dict(fn=handlers.add_customer, inputs=add_fields, outputs=record, api_name="add_customer"),
         show_page,
-        pager.fetch,
         resets={**after_add, pager.page: 1e9},
-    )
+    ).success(**refresh)
 
     for button, handler, name in (
         (save, handlers.update_customer, "update_customer"),

@@ -429,9 +429,9 @@ def build(ctx: UIContext) -> list[dict]:
     )
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
-    # One event adds the product, empties and closes the form, opens the new product's page,
-    # reads the categories again (it may bring a new one) and shows the list's last page (the
-    # newest).
+    # One event adds the product, empties and closes the form, opens the new product's page and
+    # reads the categories again (it may bring a new one); the list then goes to its last page
+    # (the newest) through its own fetch.
     after_add = dict(
         zip(
             [*add_fields, add_panel],
@@ -443,10 +443,9 @@ def build(ctx: UIContext) -> list[dict]:
         add.click,
         dict(fn=handlers.add_product, inputs=add_fields, outputs=record, api_name="add_product"),
         show_page,
-        pager.fetch,  # before the categories are redrawn: it reads the filter on the page
         load_categories,
         resets={**after_add, pager.page: 1e9},
-    )
+    ).success(**refresh)
     chain(
         save.click(
             handlers.update_product, [product_id, *edit_fields], record, api_name="update_product"

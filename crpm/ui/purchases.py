@@ -489,8 +489,8 @@ def build(ctx: UIContext) -> list[dict]:
             preview_private,
         ),
     ]
-    # One event records the sale, empties the form, draws the emptied cart and the new purchase
-    # and refreshes the list.
+    # One event records the sale, empties the form and draws the emptied cart and the new
+    # purchase; the list then refreshes through its own fetch.
     one_trip(
         confirm.click,
         dict(
@@ -501,7 +501,6 @@ def build(ctx: UIContext) -> list[dict]:
         ),
         preview,
         show,
-        pager.fetch,
         # The next sale starts from nothing: no customer or product is carried over to it.
         resets={
             customer_query: "",
@@ -513,7 +512,7 @@ def build(ctx: UIContext) -> list[dict]:
             purchase_discount: "",
         },  # fmt: skip
         cancels=repricings,
-    )
+    ).success(**refresh)
     pager.table.select(handlers.open_purchase, None, show["outputs"], **private)
     chain(
         cancel_yes.click(

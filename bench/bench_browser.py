@@ -6,9 +6,9 @@ bench_ui.py's builder) and, as the baseline in the same browser and run, a bare 
 (one Markdown, one small Dataframe). For each action it prints the median and the 95th
 percentile of click to settled screen, the events the click fired and the bytes they sent.
 
-Login and the bare page are timed twice: in a fresh browser (nothing cached: the targets)
-and again in the same browser, its session gone ("returning browser": a clerk's next day,
-with the scripts in the browser's cache).
+Login and the bare page are timed twice: in a fresh browser (nothing cached) and again in
+the same browser, its session gone ("returning browser": a clerk's next day, with the scripts
+in the browser's cache). Both logins are held to the same targets.
 
 "Settled" means: no component of the page shows Gradio's pending or generating state and no
 new event has been sent for QUIET_MS; the time reported is when that quiet started.
@@ -155,6 +155,7 @@ class Bench:
             page.goto(self.bare_url)
             expect(page.get_by_role("gridcell", name="row 9")).to_be_visible()
             self.record(name, settle(page, None, started), None)
+            page.close()
         context.close()
 
     def logged_in(self, context=None, name: str = LOGIN):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio
+from gradio.brotli_middleware import BrotliMiddleware
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -44,7 +45,7 @@ FIXES = (
         ".map(t=>{let n=t.targets.find(([t])=>t===e.id);return n?n[1]:null}).filter(Boolean);"
         "return e.props.shared_props.attached_events=n,e}",
         "find_attached_events(e,t){let x=this.crpm_events_by_target;"
-        "if(!x||x.of!==t||x.size!==t.length){x={of:t,size:t.length,by:new Map};"
+        "if(!x||x.of!==t||x.length!==t.length){x={of:t,length:t.length,by:new Map};"
         "for(let d of t){let seen=new Set;for(let[i,name]of d.targets){if(seen.has(i))continue;"
         "seen.add(i);let a=x.by.get(i);a||x.by.set(i,a=[]);a.push(name)}}"
         "this.crpm_events_by_target=x}"
@@ -83,9 +84,10 @@ def patched_assets(fixes=FIXES, folder: Path = ASSETS) -> dict[str, bytes]:
 
 
 class ServePatchedAssets:
-    """ASGI middleware: answers for Gradio's patched files itself. They keep their hashed
-    names, so they are revalidated (ETag) rather than cached for a year: a browser must not
-    keep an older version of a fix."""
+    """ASGI middleware: answers for Gradio's patched files itself, compressed as Gradio
+    compresses its own. They keep their hashed names, so they are revalidated (ETag) rather
+    than cached for a year, or a browser would keep an older version of a fix. (A browser that
+    cached Gradio's original before the fixes were served keeps it: correct, only slower.)"""
 
     def __init__(self, app: ASGIApp, assets: dict[str, bytes] | None = None):
         self.app = app
@@ -106,4 +108,4 @@ class ServePatchedAssets:
             response = Response(status_code=304, headers=headers)
         else:
             response = Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
-        await response(scope, receive, send)
+        await BrotliMiddleware(response)(scope, receive, send)

@@ -51,5 +51,9 @@ def test_a_patched_file_is_served_and_revalidated_by_its_etag():
     assert first.headers["content-type"].startswith("text/javascript")
     assert first.headers["cache-control"] == "no-cache"
     assert again.status_code == 304 and again.content == b""
+    big = ServePatchedAssets(gradio_itself, {"core-X1234567.js": b"fixed();" * 1000})
+    squeezed = TestClient(big).get("/assets/core-X1234567.js", headers={"accept-encoding": "br"})
+    assert squeezed.headers["content-encoding"] == "br"
+    assert squeezed.content == b"fixed();" * 1000  # the client undoes the compression
     assert other.text == "Gradio's /assets/Index-X1234567.js"
     assert posted.text == "Gradio's /assets/core-X1234567.js"

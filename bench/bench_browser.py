@@ -52,7 +52,7 @@ TIMEOUT_MS = 120_000
 PENDING = ".pending, .generating"
 LOGIN, BARE = "login to Home figures", "bare Gradio page"
 TARGETS = {LOGIN: 2.0, "Analytics preset change": 1.5}
-RETURNING = "%s, returning browser"
+RETURNING = ", returning browser"  # the same action again in the same browser
 DEFAULT_TARGET = 1.0
 BARE_APP = """
 import os, sys
@@ -149,7 +149,7 @@ class Bench:
 
     def bare_page(self) -> None:
         context = self.browser.new_context(viewport=VIEWPORT)
-        for name in (BARE, RETURNING % BARE):
+        for name in (BARE, BARE + RETURNING):
             page = new_page(context)
             started = time.perf_counter()
             page.goto(self.bare_url)
@@ -202,7 +202,7 @@ class Bench:
         # The same browser again, its session gone: a clerk's next day, scripts in its cache.
         page.close()
         context.clear_cookies()
-        self.logged_in(context, RETURNING % LOGIN)
+        self.logged_in(context, LOGIN + RETURNING)
         context.close()
 
     def customer_actions(self, page: Page, clicks: Clicks) -> None:
@@ -279,8 +279,8 @@ def report(results: dict[str, Result]) -> None:
     for name, result in results.items():
         median = statistics.median(result.seconds)
         p95 = percentile(result.seconds, 0.95)
-        base = name.removesuffix(RETURNING % "")
-        target = None if base == BARE else TARGETS.get(base, DEFAULT_TARGET)
+        action = name.removesuffix(RETURNING)
+        target = None if action == BARE else TARGETS.get(action, DEFAULT_TARGET)
         met = "" if target is None else ("yes" if p95 < target else "no")
         events = result.events[-1]
         shown = ", ".join(f"{n} ({b} B)" for n, b in events) or "-"
@@ -289,7 +289,7 @@ def report(results: dict[str, Result]) -> None:
         print(f"{name:<40} {figures}  {len(events)}: {shown}")
     login = statistics.median(results[LOGIN].seconds)
     print(f"\nlogin to Home figures / bare page: {login / bare:.2f}x (target within 2x)")
-    again = [statistics.median(results[RETURNING % name].seconds) for name in (LOGIN, BARE)]
+    again = [statistics.median(results[name + RETURNING].seconds) for name in (LOGIN, BARE)]
     print(f"the same, returning browser: {again[0] / again[1]:.2f}x")
 
 

@@ -495,15 +495,21 @@ def one_trip(trigger, action: dict, *redraws: dict, resets: dict | None = None, 
 
     trip.__name__ = trip.__qualname__ = f"{name}_in_one_trip"
     trip.__doc__ = f"{name}, then what it changed drawn again, in one event (the page's)."
-    parameters = [
-        inspect.Parameter(f"value_{n}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        for n in range(len(reads))
-    ]
-    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    trip.__signature__ = inspect.Signature([*parameters, request.replace(annotation=gr.Request)])
-    trip.__annotations__ = {"request": gr.Request}
+    _takes_values(trip, len(reads))
     kept = {key: action[key] for key in ("show_progress", "scroll_to_output") if key in action}
     return trigger(trip, reads, writes, api_visibility="private", **{**kept, **options})
+
+
+def _takes_values(fn, count: int) -> None:
+    """Give `fn(*values, request)` the signature Gradio reads: `count` values, then the
+    request (Gradio passes it by the annotation, at its place in the signature)."""
+    parameters = [
+        inspect.Parameter(f"value_{n}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for n in range(count)
+    ]
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    fn.__signature__ = inspect.Signature([*parameters, request.replace(annotation=gr.Request)])
+    fn.__annotations__ = {"request": gr.Request}
 
 
 def _listed(components) -> list:
@@ -531,7 +537,15 @@ class Pager:
     runs it once more when that one lands, with the filters as they are then. So the last
     answer drawn is always the one for what the filter boxes show; two fetches side by side
     could land in either order (the tab's own refresh, unfiltered, after the search typed
-    meanwhile). A fetch is asked for by counting `asked` up in the browser."""
+    meanwhile). A fetch is asked for by counting `asked` up in the browser, and answers with
+    the count it served in `drawn`.
+
+    A change can draw the list in its own event instead (`one_trip` with `in_trip` among its
+    redraws, then `checked`): one round trip where the fetch after it would be a second. Its
+    list is for the filters as they were at the click, so `checked` asks for the fetch after
+    all when that list may not be the last word: a fetch was asked for while the change ran
+    (a filter changed) or was pending when it started (it could land after), or the redraw
+    failed."""
 
     table: gr.Dataframe
     page: gr.Number
@@ -540,6 +554,9 @@ class Pager:
     prev: gr.Button
     next: gr.Button
     asked: gr.Number
+    drawn: gr.Number
+    in_trip: dict = field(default_factory=dict)
+    checked: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, label: str, columns, noun: str, elem_id: str) -> Pager:
@@ -561,7 +578,8 @@ class Pager:
                 f"No {noun}s loaded yet.", elem_classes="crpm-pager-info", elem_id=f"{elem_id}-info"
             )
             asked = gr.Number(0, precision=0, label="Fetches asked for", visible=False)
-        return cls(grid, page, size, info, prev, nxt, asked)
+            drawn = gr.Number(0, label="Fetch drawn", visible=False)
+        return cls(grid, page, size, info, prev, nxt, asked, drawn)
 
     @property
     def outputs(self) -> list:
@@ -582,8 +600,24 @@ class Pager:
         # page box asks for the one fetch like every other step.
         gr.on([], **fetch, api_name=api_name, api_visibility="public")
         # The one fetch in the page: asked for again while pending, it runs once more after.
-        self.asked.change(**fetch, api_visibility="private", trigger_mode="always_last")
+        self.asked.change(
+            _answering(show, len(fetch["inputs"])),
+            [*fetch["inputs"], self.asked],
+            [*self.outputs, self.drawn],
+            show_progress="minimal",
+            api_visibility="private",
+            trigger_mode="always_last",
+        )
+        self.in_trip = dict(
+            fn=_drawn_in_trip(show),
+            inputs=[*fetch["inputs"], self.asked, self.drawn],
+            outputs=[*self.outputs, self.drawn],
+        )
         again = "(n || 0) + 1"
+        self.checked = dict(
+            fn=None, inputs=[self.drawn, self.asked], outputs=self.asked,
+            js=f"(d, n) => d === n + {IN_TRIP} ? n : {again}", show_progress="hidden",
+        )  # fmt: skip
         refresh = dict(
             fn=None, inputs=self.asked, outputs=self.asked, js=f"(n) => {again}",
             show_progress="hidden",
@@ -596,6 +630,36 @@ class Pager:
         for listener in [*resets, self.size.input]:
             listener(None, self.asked, pages, js=f"(n) => [1, {again}]", show_progress="hidden")
         return refresh
+
+
+# What a change's own list writes in `drawn` when nothing else was asked for: the count it
+# read and this mark. Counts are whole, so no fetch can write it.
+IN_TRIP = 0.5
+
+
+def _answering(show, count: int):
+    """The page's fetch: `show`'s answer and the count it served (its last value)."""
+
+    def fetch(*values):  # Gradio passes the request last, by the signature below
+        *values, asked, request = values
+        return (*show(*values, request=request), asked)
+
+    fetch.__name__ = fetch.__qualname__ = f"{show.__name__}_in_page"
+    _takes_values(fetch, count + 1)
+    return fetch
+
+
+def _drawn_in_trip(show):
+    """A change's own list: `show`'s answer, and in `drawn` the count it read plus IN_TRIP
+    when the list shown then answered that count (no fetch pending), else -1."""
+
+    def redraw(*values, request: gr.Request):
+        *values, asked, drawn = values
+        mark = asked + IN_TRIP if drawn in (asked, asked + IN_TRIP) else -1
+        return (*show(*values, request=request), mark)
+
+    redraw.__name__ = f"{show.__name__}_in_trip"
+    return redraw
 
 
 def fetch_page(load, page_number, page_size):

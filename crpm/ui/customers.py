@@ -392,15 +392,16 @@ def build(ctx: UIContext) -> list[dict]:
 
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
-    # One event adds the customer, empties and closes the form and opens the new customer's
-    # page; the list then goes to its last page (the newest) through its own fetch.
+    # One event adds the customer, empties and closes the form, opens the new customer's page
+    # and draws the list's last page (the newest).
     after_add = {**dict.fromkeys(add_fields, ""), add_panel: gr.Column(visible=False)}
     one_trip(
         add.click,
         dict(fn=handlers.add_customer, inputs=add_fields, outputs=record, api_name="add_customer"),
         show_page,
+        pager.in_trip,
         resets={**after_add, pager.page: 1e9},
-    ).success(**refresh)
+    ).success(**pager.checked)
 
     for button, handler, name in (
         (save, handlers.update_customer, "update_customer"),
@@ -408,7 +409,8 @@ def build(ctx: UIContext) -> list[dict]:
         (reactivate, handlers.reactivate_customer, "reactivate_customer"),
     ):
         inputs = [customer_id, *edit_fields] if button is save else customer_id
-        button.click(handler, inputs, record, api_name=name).success(**show_page).success(**refresh)
+        change = dict(fn=handler, inputs=inputs, outputs=record, api_name=name)
+        one_trip(button.click, change, show_page, pager.in_trip).success(**pager.checked)
     invite.click(
         handlers.invite_customer,
         customer_id,

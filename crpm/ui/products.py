@@ -17,7 +17,6 @@ from crpm.ui.common import (
     Opener,
     Pager,
     UIContext,
-    chain,
     clicked_id,
     count,
     fetch_page,
@@ -429,9 +428,9 @@ def build(ctx: UIContext) -> list[dict]:
     )
     new.click(None, None, add_panel, js=SHOW)
     close_add.click(None, None, add_panel, js=HIDE)
-    # One event adds the product, empties and closes the form, opens the new product's page and
-    # reads the categories again (it may bring a new one); the list then goes to its last page
-    # (the newest) through its own fetch.
+    # One event adds the product, empties and closes the form, opens the new product's page,
+    # reads the categories again (it may bring a new one) and draws the list's last page (the
+    # newest); so does every change below, on the list's page shown.
     after_add = dict(
         zip(
             [*add_fields, add_panel],
@@ -443,32 +442,32 @@ def build(ctx: UIContext) -> list[dict]:
         add.click,
         dict(fn=handlers.add_product, inputs=add_fields, outputs=record, api_name="add_product"),
         show_page,
+        pager.in_trip,  # before the categories: it reads the category chosen, not their list
         load_categories,
         resets={**after_add, pager.page: 1e9},
-    ).success(**refresh)
-    chain(
-        save.click(
-            handlers.update_product, [product_id, *edit_fields], record, api_name="update_product"
-        ),
+    ).success(**pager.checked)
+    update = [product_id, *edit_fields]
+    one_trip(
+        save.click,
+        dict(fn=handlers.update_product, inputs=update, outputs=record, api_name="update_product"),
         show_page,
-        refresh,
+        pager.in_trip,
         load_categories,
-    )
+    ).success(**pager.checked)
     for button, fn, name in (
         (deactivate_yes, handlers.deactivate_product, "deactivate_product"),
         (reactivate, handlers.reactivate_product, "reactivate_product"),
     ):
-        chain(button.click(fn, product_id, record, api_name=name), show_page, refresh)
+        change = dict(fn=fn, inputs=product_id, outputs=record, api_name=name)
+        one_trip(button.click, change, show_page, pager.in_trip).success(**pager.checked)
     for button, fn, quantity, reason, name in (
         (restock, handlers.restock_product, restock_qty, restock_reason, "restock_product"),
         (adjust, handlers.adjust_stock, adjust_qty, adjust_reason, "adjust_stock"),
     ):
-        chain(
-            button.click(fn, [product_id, quantity, reason], record, api_name=name),
-            dict(fn=None, inputs=None, outputs=[quantity, reason], js="() => [null, '']"),
-            show_page,
-            refresh,
-        )
+        change = dict(fn=fn, inputs=[product_id, quantity, reason], outputs=record, api_name=name)
+        one_trip(
+            button.click, change, show_page, pager.in_trip, resets={quantity: None, reason: ""}
+        ).success(**pager.checked)
     return [refresh, load_categories]
 
 

@@ -489,8 +489,8 @@ def build(ctx: UIContext) -> list[dict]:
             preview_private,
         ),
     ]
-    # One event records the sale, empties the form and draws the emptied cart and the new
-    # purchase; the list then refreshes through its own fetch.
+    # One event records the sale, empties the form and draws the emptied cart, the new
+    # purchase and the list.
     one_trip(
         confirm.click,
         dict(
@@ -501,6 +501,7 @@ def build(ctx: UIContext) -> list[dict]:
         ),
         preview,
         show,
+        pager.in_trip,
         # The next sale starts from nothing: no customer or product is carried over to it.
         resets={
             customer_query: "",
@@ -512,7 +513,7 @@ def build(ctx: UIContext) -> list[dict]:
             purchase_discount: "",
         },  # fmt: skip
         cancels=repricings,
-    ).success(**refresh)
+    ).success(**pager.checked)
     pager.table.select(handlers.open_purchase, None, show["outputs"], **private)
     chain(
         cancel_yes.click(

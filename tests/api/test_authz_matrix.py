@@ -19,7 +19,7 @@ import itertools
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -74,6 +74,10 @@ MARKERS = {
 }
 SELECT = {"index": [0, 0], "value": 1, "row_value": [1], "selected": True}
 PAGE = [1, 25]
+FETCHES = [0, 0]  # a change's own list also reads the list's fetches asked for and drawn
+CUSTOMER_LIST = ["", "all", *PAGE, *FETCHES]  # the list's search, status, page, size
+PRODUCT_LIST = ["", "active", "All categories", False, *PAGE, *FETCHES]
+PURCHASE_LIST = [None, None, None, None, "all", *PAGE, *FETCHES]
 TIMELINE_ROW = ["2026-06-15 10:00:00", "Purchase #1", "3 units, 1 line", "$37.50", "completed"]
 TIMELINE_SELECT = {"index": [0, 1], "value": "Purchase #1", "row_value": TIMELINE_ROW,
                    "selected": True}  # fmt: skip
@@ -89,6 +93,11 @@ class Rule:
 
 def rule(allowed, args=None, write=False, event_data=None) -> Rule:
     return Rule(allowed, args or (lambda w: []), write, event_data)
+
+
+def without_page(list_reads: list) -> list:
+    """A list's reads after an add, which sets the page itself (to the last)."""
+    return [*list_reads[:-4], *list_reads[-3:]]
 
 
 def prices(w) -> dict:
@@ -133,13 +142,30 @@ RULES = {
         lambda w: [w.carol.id, f"Carol {uuid.uuid4().hex[:6]}", w.carol.email] + [""] * 6,
         True,
     ),
-    # the page's Add customer click: the add and the new customer's page in one event
+    # the page's Add customer click: the add, the new customer's page and the list's last page
+    # (the add sets the page) in one event
     "add_customer_in_one_trip": rule(
-        STAFF, lambda w: ["Cleo New", f"cleo{uuid.uuid4().hex[:6]}@example.com"] + [""] * 6, True
+        STAFF,
+        lambda w: (
+            ["Cleo New", f"cleo{uuid.uuid4().hex[:6]}@example.com"]
+            + [""] * 6
+            + without_page(CUSTOMER_LIST)
+        ),
+        True,
+    ),
+    "update_customer_in_one_trip": rule(
+        STAFF,
+        lambda w: (
+            [w.carol.id, f"Carol {uuid.uuid4().hex[:6]}", w.carol.email] + [""] * 6 + CUSTOMER_LIST
+        ),
+        True,
     ),
     "deactivate_customer": rule(STAFF, lambda w: [w.carol.id], True),
     "describe_deactivate_customer": rule(STAFF, lambda w: [w.carol.id]),
     "reactivate_customer": rule(STAFF, lambda w: [w.carol.id], True),
+    # the page's clicks: the change, the customer's page and the list in one event
+    "deactivate_customer_in_one_trip": rule(STAFF, lambda w: [w.carol.id, *CUSTOMER_LIST], True),
+    "reactivate_customer_in_one_trip": rule(STAFF, lambda w: [w.carol.id, *CUSTOMER_LIST], True),
     "invite_customer": rule(STAFF, lambda w: [w.invitee.id], True),  # a new link each time
     # the search box
     "search_records": rule(STAFF, lambda w: ["Bob"]),
@@ -164,7 +190,10 @@ RULES = {
     ),
     "add_product_in_one_trip": rule(
         STAFF,
-        lambda w: [f"SKU-{uuid.uuid4().hex[:6]}", "Kettle", "Kitchen", "", "30.00", 1, 5],
+        lambda w: (
+            [f"SKU-{uuid.uuid4().hex[:6]}", "Kettle", "Kitchen", "", "30.00", 1, 5]
+            + without_page(PRODUCT_LIST)
+        ),
         True,
     ),
     "update_product": rule(
@@ -172,11 +201,27 @@ RULES = {
         lambda w: [w.spare.id, w.spare.sku, f"Spare {uuid.uuid4().hex[:6]}", "", "", "3.00", 1],
         True,
     ),
+    "update_product_in_one_trip": rule(
+        STAFF,
+        lambda w: (
+            [w.spare.id, w.spare.sku, f"Spare {uuid.uuid4().hex[:6]}", "", "", "3.00", 1]
+            + PRODUCT_LIST
+        ),
+        True,
+    ),
     "deactivate_product": rule(STAFF, lambda w: [w.spare.id], True),
     "describe_deactivate_product": rule(STAFF, lambda w: [w.spare.id]),
     "reactivate_product": rule(STAFF, lambda w: [w.spare.id], True),
+    "deactivate_product_in_one_trip": rule(STAFF, lambda w: [w.spare.id, *PRODUCT_LIST], True),
+    "reactivate_product_in_one_trip": rule(STAFF, lambda w: [w.spare.id, *PRODUCT_LIST], True),
     "restock_product": rule(STAFF, lambda w: [w.mug.id, 5, "delivery"], True),
+    "restock_product_in_one_trip": rule(
+        STAFF, lambda w: [w.mug.id, 5, "delivery", *PRODUCT_LIST], True
+    ),
     "adjust_stock": rule(STAFF, lambda w: [w.mug.id, 1, "found one"], True),
+    "adjust_stock_in_one_trip": rule(
+        STAFF, lambda w: [w.mug.id, 1, "found one", *PRODUCT_LIST], True
+    ),
     # purchases
     "list_purchases": rule(BOBS, lambda w: [w.bob.customer_id, None, None, None, "all", *PAGE]),
     "find_customers": rule(STAFF, lambda w: ["Bob"]),
@@ -187,8 +232,10 @@ RULES = {
     "add_line": rule(LOGGED_IN, lambda w: [w.mug.id, 1, "", []]),
     "remove_line": rule(LOGGED_IN, lambda w: [w.one_mug], event_data=SELECT),
     "record_purchase": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""], True),
-    # the page's Confirm purchase click: the sale, the emptied cart and the purchase drawn
-    "record_purchase_in_one_trip": rule(STAFF, lambda w: [w.bob.customer_id, w.one_mug, ""], True),
+    # the page's Confirm purchase click: the sale, the emptied cart, the purchase and the list
+    "record_purchase_in_one_trip": rule(
+        STAFF, lambda w: [w.bob.customer_id, w.one_mug, "", *PURCHASE_LIST], True
+    ),
     "cancel_purchase": rule(STAFF, lambda w: [w.cancel_me.id, "matrix"], True),
     "return_items": rule(STAFF, lambda w: [w.bob_purchase.lines[0].id, 1, "matrix"], True),
     # the confirmations' sentences read what the service lets the caller read
@@ -280,6 +327,25 @@ RULES = {
     ),
     "backup_section": rule(LOGGED_IN),
 }
+# The page's own fetch of a paged list: the list's handler, also reading which fetch it is.
+RULES.update(
+    {
+        f"{name}_in_page": replace(RULES[name], args=lambda w, args=RULES[name].args: [*args(w), 1])
+        for name in (
+            "list_customers",
+            "list_products",
+            "stock_movements",
+            "list_purchases",
+            "ticket_queue",
+            "quote_queue",
+            "my_purchases",
+            "my_tickets",
+            "my_quotes",
+            "list_users",
+            "audit_log",
+        )  # fmt: skip
+    }
+)
 # download route (crpm/ui/downloads.py) -> who may follow it; the others get 401 or 403
 DOWNLOADS = {
     "download/analytics/top_customers.csv": STAFF,

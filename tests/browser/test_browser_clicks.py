@@ -1,6 +1,8 @@
 """A click fires only the events its view needs: each queue event is a round trip from the
-browser, so a sale or an added record is one event for the change and what it redraws, and the
-list's own fetch (plus, after a sale, the two emptied pickers' searches)."""
+browser, so a sale or an added record is one event for the change and everything it redraws,
+the list included (plus, after a sale, the two emptied pickers' searches). The list a change
+draws is for the filters at its click: when they changed meanwhile, or a fetch of the list was
+still on its way, the list is fetched again, so the last list drawn follows the filters."""
 
 from __future__ import annotations
 
@@ -18,12 +20,15 @@ from tests.browser.test_browser_dashboard import (
     add_customer_form,
     add_product_form,
     caption,
+    cell,
     new_purchase_form,
+    open_customer,
     open_tab,
     search_for,
     toast,
 )
 from tests.browser.test_browser_data import settled
+from tests.browser.test_browser_records import open_product
 
 pytestmark = pytest.mark.browser
 
@@ -53,8 +58,9 @@ class Joins:
         """The events sent since `mark` up to a round trip asked for once the click's outcome
         is drawn and the page is quiet: whatever the click chained went out before it."""
         settled(page)
-        search_for(page, f"no-such-record-{uuid.uuid4().hex[:8]}")
-        expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
+        probe = f"no-such-record-{uuid.uuid4().hex[:8]}"
+        search_for(page, probe)
+        expect(page.locator("#crpm-search-hits")).to_contain_text(f"Nothing matches '{probe}'")
         sent = self.sent[mark:]
         assert SENTINEL in sent, sent
         return sent[: sent.index(SENTINEL)]
@@ -93,10 +99,10 @@ def test_confirm_purchase_is_one_event_and_the_views_own_fetches(page, site):
     expect(table.get_by_role("gridcell").filter(has_text=f"Trip Buyer {tag}").first).to_be_visible()
     sent = joins.after_click(page, mark)
 
-    # The sale, the emptied cart and the new purchase in one event; then the list's fetch and
-    # the searches of the two pickers the sale emptied.
+    # The sale, the emptied cart, the new purchase and the list in one event; then the
+    # searches of the two pickers the sale emptied.
     assert sorted(handler(name) for name in sent) == [
-        "find_customers", "find_products", "list_purchases", "record_purchase_in_one_trip",
+        "find_customers", "find_products", "record_purchase_in_one_trip",
     ], sent  # fmt: skip
 
 
@@ -195,31 +201,133 @@ def test_an_add_still_running_when_the_sale_is_confirmed_never_brings_the_cart_b
     expect(new).to_contain_text("Add products to see the total.")
 
 
-def test_add_customer_is_one_event_and_the_lists_fetch(page, site):
+def test_add_customer_is_one_event(page, site):
     tag = uuid.uuid4().hex[:6]
     joins = Joins(page, site.url)
     form = add_customer_form(page)
     expect(caption(page, "#customers-table")).to_contain_text(re.compile(r"Customers 1–\d+ of"))
-    form.get_by_label("Name *").fill(f"Tina Trip {tag}")
-    form.get_by_label("E-mail *").fill(f"tina.{tag}@example.com")
+    # Twice: the second add follows a list the first one drew, not one the list fetched.
+    for number in (1, 2):
+        page.get_by_role("button", name="Add a customer").click()
+        form.get_by_label("Name *").fill(f"Tina Trip {tag} {number}")
+        form.get_by_label("E-mail *").fill(f"tina.{tag}.{number}@example.com")
+        settled(page)
+
+        mark = len(joins.sent)
+        form.get_by_role("button", name="Add customer").click()
+        expect(toast(page, f"Tina Trip {tag} {number} added")).to_be_visible()
+        email = f"tina.{tag}.{number}@example.com"
+        expect(page.locator("#customer-header")).to_contain_text(email)
+        expect(form).to_be_hidden()
+        table = page.locator("#customers-table")
+        expect(table.get_by_role("gridcell").filter(has_text=email)).to_be_visible()
+        sent = joins.after_click(page, mark)
+
+        # The add, the emptied form, the new customer's page and the list's last page.
+        assert [handler(name) for name in sent] == ["add_customer_in_one_trip"], sent
+
+
+class HeldOnce:
+    """Stands in for a service method: its first call that `holds` is kept on the server
+    until `released`, before it runs or, `answer_first`, with its answer ready; every other
+    call runs at once."""
+
+    def __init__(self, service, method: str, holds, answer_first: bool = False):
+        self.original = getattr(service, method)
+        self.holds, self.answer_first = holds, answer_first
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            hold = not self.held.is_set() and self.holds(*args, **kwargs)
+            if hold:
+                self.held.set()
+        answer = self.original(*args, **kwargs) if self.answer_first else None
+        if hold:
+            assert self.released.wait(WAIT_S), "the held call was never released"
+        return answer if self.answer_first else self.original(*args, **kwargs)
+
+
+def reached(page, held: HeldOnce) -> bool:
+    """Whether the held call reached the server, waited for in Playwright's own waits: the
+    page's requests go through this test's routing, which runs only while Playwright does."""
+    for _ in range(WAIT_S * 10):
+        if held.held.is_set():
+            return True
+        page.wait_for_timeout(100)
+    return False
+
+
+def fill_customer_form(page, name: str, email: str):
+    form = add_customer_form(page)
+    form.get_by_label("Name *").fill(name)
+    form.get_by_label("E-mail *").fill(email)
     settled(page)
+    return form
 
-    mark = len(joins.sent)
+
+def filter_customers(page, text: str):
+    box = page.locator("#tab-customers").get_by_label("Search customers")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_a_filter_changed_while_an_add_runs_is_followed_by_the_list(page, site, monkeypatch):
+    """The add draws the list as the filters were at its click; the search typed while it
+    ran fetches the list on its own, and the add's older list, landing last, is not the end:
+    the list is fetched again for the search."""
+    services, tag = site.services, uuid.uuid4().hex[:6]
+    email = f"held.{tag}@example.com"
+    form = fill_customer_form(page, f"Held Add {tag}", email)
+    held = HeldOnce(services.customers, "add", lambda *args, **kwargs: True)
+    monkeypatch.setattr(services.customers, "add", held)
     form.get_by_role("button", name="Add customer").click()
-    expect(toast(page, f"Tina Trip {tag} added")).to_be_visible()
-    expect(page.locator("#customer-header")).to_contain_text(f"tina.{tag}@example.com")
-    expect(form).to_be_hidden()
-    table = page.locator("#customers-table")
-    expect(table.get_by_role("gridcell").filter(has_text=f"tina.{tag}@example.com")).to_be_visible()
-    sent = joins.after_click(page, mark)
+    assert reached(page, held), "the add never reached the server"
+    filter_customers(page, f"Held Add {tag}")
+    info = caption(page, "#customers-table")
+    expect(info).to_contain_text("No customers match these filters.")  # not added yet
+    held.released.set()
+    expect(toast(page, f"Held Add {tag} added")).to_be_visible()
+    expect(info).to_contain_text("Customers 1–1 of 1")
+    settled(page)
+    expect(info).to_contain_text("Customers 1–1 of 1")
+    rows = page.locator("#customers-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(email)
 
-    # The add, the emptied form and the new customer's page in one event; then the list's fetch.
-    assert sorted(handler(name) for name in sent) == [
-        "add_customer_in_one_trip", "list_customers"
-    ], sent  # fmt: skip
+
+def test_a_fetch_on_its_way_when_an_add_is_clicked_does_not_have_the_last_word(
+    page, site, monkeypatch
+):
+    """A fetch of the list asked for before the add, held on the server until after the add's
+    own list has landed, answers without the new customer; the list is fetched once more."""
+    services, tag = site.services, uuid.uuid4().hex[:6]
+    email = f"late.{tag}@example.com"
+    form = fill_customer_form(page, f"Late Fetch {tag}", email)
+    held = HeldOnce(
+        services.customers,
+        "list",
+        lambda *args, search="", **kwargs: tag in (search or ""),
+        answer_first=True,  # the answer from before the add
+    )
+    monkeypatch.setattr(services.customers, "list", held)
+    filter_customers(page, f"Late Fetch {tag}")
+    assert reached(page, held), "the search's fetch never reached the server"
+    form.get_by_role("button", name="Add customer").click()
+    expect(toast(page, f"Late Fetch {tag} added")).to_be_visible()
+    info = caption(page, "#customers-table")
+    expect(info).to_contain_text("Customers 1–1 of 1")  # the add's own list
+    held.released.set()
+    search_for(page, f"no-such-record-{uuid.uuid4().hex[:8]}")  # a round trip behind it
+    expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
+    settled(page)
+    expect(info).to_contain_text("Customers 1–1 of 1")
+    expect(page.locator("#customers-table tbody tr").first).to_contain_text(email)
 
 
-def test_add_product_is_one_event_and_the_lists_fetch(page, site):
+def test_add_product_is_one_event(page, site):
     tag = uuid.uuid4().hex[:6].upper()
     joins = Joins(page, site.url)
     open_tab(page, "Products")
@@ -240,11 +348,9 @@ def test_add_product_is_one_event_and_the_lists_fetch(page, site):
     expect(table.get_by_role("gridcell").filter(has_text=f"TRIP-{tag}")).to_be_visible()
     sent = joins.after_click(page, mark)
 
-    # The add, the emptied form, the new product's page and the categories (a new one came) in
-    # one event; then the list's fetch.
-    assert sorted(handler(name) for name in sent) == [
-        "add_product_in_one_trip", "list_products"
-    ], sent  # fmt: skip
+    # The add, the emptied form, the new product's page, the categories (a new one came) and
+    # the list's last page in one event.
+    assert [handler(name) for name in sent] == ["add_product_in_one_trip"], sent
 
 
 def test_enter_in_the_page_box_asks_for_the_one_fetch(page, site):
@@ -262,5 +368,40 @@ def test_enter_in_the_page_box_asks_for_the_one_fetch(page, site):
     expect(info).to_contain_text("page 2 of")
     settled(page)
     fetches = [joins.events[number] for number in joins.ids[mark:]]
-    assert [handler(event["api_name"]) for event in fetches] == ["list_customers"]
+    assert [handler(event["api_name"]) for event in fetches] == ["list_customers_in_page"]
     assert fetches[0]["trigger_mode"] == "always_last", fetches[0]
+
+
+def test_saving_a_customer_and_restocking_a_product_are_one_event_each(page, site):
+    """The change, the record's page and the list (the saved name, the new stock) in one."""
+    services, tag = site.services, uuid.uuid4().hex[:6]
+    email = f"save.{tag}@example.com"
+    services.customers.add(SYSTEM, f"Save Me {tag}", email)
+    sku = f"RST-{tag}".upper()
+    services.products.add(SYSTEM, sku, f"Restock thing {tag}", "2.00", stock_quantity=3)
+    joins = Joins(page, site.url)
+    edit = open_customer(page, email)
+    edit.get_by_label("Name *").fill(f"Saved Me {tag}")
+    settled(page)
+    mark = len(joins.sent)
+    edit.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#customer-header")).to_contain_text(f"Saved Me {tag}")
+    expect(cell(page, "#customers-table", f"Saved Me {tag}")).to_be_visible()
+    assert [handler(name) for name in joins.after_click(page, mark)] == [
+        "update_customer_in_one_trip"
+    ]
+
+    open_product(page, sku)
+    product = page.locator("#product-edit")
+    expect(product.get_by_label("In stock")).to_have_value("3")
+    product.get_by_label("Units received").fill("4")
+    settled(page)
+    mark = len(joins.sent)
+    product.get_by_role("button", name="Restock").click()
+    expect(product.get_by_label("In stock")).to_have_value("7")
+    expect(product.get_by_label("Units received")).to_have_value("")
+    row = page.locator("#products-table tbody tr").filter(has_text=sku)
+    expect(row).to_contain_text("7")
+    assert [handler(name) for name in joins.after_click(page, mark)] == [
+        "restock_product_in_one_trip"
+    ]

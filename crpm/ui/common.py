@@ -447,11 +447,13 @@ def one_trip(trigger, action: dict, *redraws: dict, resets: dict | None = None, 
     `action` (event kwargs: fn, inputs, outputs, api_name) stays published under its name for
     API callers, with the same inputs and answers, on an event the page never fires; the
     trigger runs it privately under "<name>_in_one_trip". Then `resets` ({component: value}) are
-    set, as a browser step would set them, and each redraw (event kwargs: fn, inputs, outputs)
-    runs on the values the action and the resets left (a redraw reads its other inputs from the
-    page). A refused action changes nothing; a redraw that fails leaves its outputs as they
-    were, so a change that happened is still shown. `options` go to the trigger's event (e.g.
-    `cancels`); returns its dependency, to chain browser-only steps (a list refresh) after it.
+    set, as a browser step would set them (a `gr.update` with a value sets more than a value: a
+    dropdown emptied with its choices; redraws read the value), and each redraw (event kwargs:
+    fn, inputs, outputs) runs on the values the action and the resets left (a redraw reads its
+    other inputs from the page). A refused action changes nothing; a redraw that fails leaves
+    its outputs as they were, so a change that happened is still shown. `options` go to the
+    trigger's event (e.g. `cancels`); returns its dependency, to chain browser-only steps (a
+    list refresh) after it.
     Values pass from one handler to the next as Python values: an action whose answers are
     update objects cannot feed a redraw.
     """
@@ -489,8 +491,10 @@ def one_trip(trigger, action: dict, *redraws: dict, resets: dict | None = None, 
             state.update(answers)
             shown.update(answers)
             if number == 0:
-                state.update(resets)
-                shown.update(resets)
+                # Gradio consumes an update as it draws it: each event gets its own copy.
+                reset = {c: dict(v) if isinstance(v, dict) else v for c, v in resets.items()}
+                state.update({component: _read(value) for component, value in reset.items()})
+                shown.update(reset)
         return tuple(shown.get(component, gr.skip()) for component in writes)
 
     trip.__name__ = trip.__qualname__ = f"{name}_in_one_trip"
@@ -498,6 +502,12 @@ def one_trip(trigger, action: dict, *redraws: dict, resets: dict | None = None, 
     _takes_values(trip, len(reads))
     kept = {key: action[key] for key in ("show_progress", "scroll_to_output") if key in action}
     return trigger(trip, reads, writes, api_visibility="private", **{**kept, **options})
+
+
+def _read(value):
+    """What a handler reads of a value set on the page: an update's value."""
+    is_update = isinstance(value, dict) and value.get("__type__") == "update"
+    return value.get("value") if is_update else value
 
 
 def _takes_values(fn, count: int) -> None:

@@ -154,3 +154,10 @@ def picker(find, query_label: str, placeholder: str, label: str, published=None,
         **(published or PRIVATE),
     )
     return query, chosen
+
+
+def emptied(query: gr.Textbox, chosen: gr.Dropdown) -> dict:
+    """What empties a picker from a change's own event (`one_trip` resets): its box, and its
+    dropdown with the choices. Emptying the box still searches (Gradio's `change`), but for
+    nothing: the answer leaves the screen as it is."""
+    return {query: "", chosen: gr.update(choices=[], value=None)}

@@ -38,7 +38,7 @@ from crpm.ui.common import (
     without_clicked,
 )
 from crpm.ui.confirm import ask_first
-from crpm.ui.pickers import Pickers, picker
+from crpm.ui.pickers import Pickers, emptied, picker
 
 # The stock note ("⚠ only 2 in stock") goes beside the quantity it is about.
 CART_COLUMNS = (
@@ -502,12 +502,11 @@ def build(ctx: UIContext) -> list[dict]:
         preview,
         show,
         pager.in_trip,
-        # The next sale starts from nothing: no customer or product is carried over to it.
+        # The next sale starts from nothing: no customer or product is carried over to it, nor
+        # offered again by the pickers.
         resets={
-            customer_query: "",
-            customer: None,
-            product_query: "",
-            product: None,
+            **emptied(customer_query, customer),
+            **emptied(product_query, product),
             quantity: 1,
             line_discount: "",
             purchase_discount: "",

@@ -173,6 +173,10 @@ def test_after_a_sale_the_pickers_are_empty_and_a_search_without_match_says_so(p
     new = new_purchase_form(page)
     new.get_by_label("Find customer").fill(f"nora.next.{tag}")
     expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Nora Next"))
+    offered = page.get_by_role("option", name=re.compile(f"nora.next.{tag}"))
+    new.locator("input[aria-label='Customer']").click()
+    expect(offered).to_be_visible()
+    new.locator("input[aria-label='Customer']").press("Escape")
     new.get_by_label("Find product").fill(f"BRW-NEXT-{tag}")
     expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile("BRW-NEXT"))
     new.get_by_label("Qty").fill("2")
@@ -190,6 +194,9 @@ def test_after_a_sale_the_pickers_are_empty_and_a_search_without_match_says_so(p
     expect(new.locator("input[aria-label='Product']")).to_have_value("")
     expect(new.get_by_label("Qty")).to_have_value("1")
     expect(new).to_contain_text("Add products to see the total.")
+    new.locator("input[aria-label='Customer']").click()  # nor offered again
+    expect(offered).to_have_count(0)
+    new.locator("input[aria-label='Customer']").press("Escape")
 
     new.get_by_label("Find customer").fill("zz-nobody-qq")
     expect(new).to_contain_text("No active customer matches 'zz-nobody-qq'")

@@ -55,3 +55,23 @@ def test_a_refused_redraw_is_told_once(toasts):
 
     trip_of(refuse)("ann", None)
     assert len(toasts) == 1 and REDRAW_FAILED not in toasts
+
+
+def test_a_reset_update_is_read_as_its_value_and_drawn_afresh_each_time(toasts):
+    """A dropdown emptied with its choices: the redraw reads its value; Gradio consumes the
+    update it draws (it takes the value out), so every click gets its own."""
+    with gr.Blocks() as demo:
+        name, saved, picked, shown = gr.Textbox(), gr.Textbox(), gr.Dropdown(), gr.Textbox()
+        button = gr.Button()
+        one_trip(
+            button.click,
+            dict(fn=guarded(lambda text: f"saved {text}"), inputs=name, outputs=saved),
+            dict(fn=guarded(lambda choice: f"picked {choice}"), inputs=picked, outputs=shown),
+            resets={picked: gr.update(choices=[], value=None)},
+        )
+    trip = next(f.fn for f in demo.fns.values() if f.name.endswith("_in_one_trip"))
+    for _ in range(2):
+        saved_text, emptied, drawn = trip("ann", None)
+        assert drawn == "picked None" and saved_text == "saved ann"
+        assert emptied == {"__type__": "update", "choices": [], "value": None}
+        emptied.pop("value")  # as Gradio does when it draws it

@@ -143,9 +143,20 @@ def picker(find, query_label: str, placeholder: str, label: str, published=None,
     to `find`; `published` names the event for the API (default: private). Returns both."""
     query = gr.Textbox(label=query_label, placeholder=placeholder, **layout)
     chosen = gr.Dropdown([], label=label, allow_custom_value=True, interactive=True, **layout)
-    # `change`, not `input`: a pasted query searches too.
+    # A search is asked for in the browser when the box changes (typed, pasted or deleted:
+    # Gradio's `input` is keys only), unless a change that `emptied` the picker in its own
+    # event emptied the box: then `quiet` is set, and the search would find nothing new.
+    asked = gr.Number(0, precision=0, visible=False)
+    query.quiet = gr.Checkbox(False, visible=False)
+    query.change(
+        None,
+        [query, query.quiet, asked],
+        [asked, query.quiet],
+        js=ASK_SEARCH_JS,
+        show_progress="hidden",
+    )
     gr.on(
-        [query.change, query.submit],
+        [asked.change, query.submit],
         find,
         query,
         chosen,
@@ -156,8 +167,11 @@ def picker(find, query_label: str, placeholder: str, label: str, published=None,
     return query, chosen
 
 
+# A search for the box's query, unless it is empty and a change just emptied the picker.
+ASK_SEARCH_JS = "(typed, quiet, n) => [quiet && !(typed || '').trim() ? n : (n || 0) + 1, false]"
+
+
 def emptied(query: gr.Textbox, chosen: gr.Dropdown) -> dict:
     """What empties a picker from a change's own event (`one_trip` resets): its box, and its
-    dropdown with the choices. Emptying the box still searches (Gradio's `change`), but for
-    nothing: the answer leaves the screen as it is."""
-    return {query: "", chosen: gr.update(choices=[], value=None)}
+    dropdown with its choices; the box emptied asks for no search."""
+    return {query: "", query.quiet: True, chosen: gr.update(choices=[], value=None)}

@@ -156,6 +156,7 @@ class Bench:
         self.names: dict[int, str] = {}
 
     def record(self, name: str, seconds: float, clicks: Clicks | None) -> None:
+        assert seconds > 0, f"{name}: nothing on the page changed after the click"
         result = self.results.setdefault(name, Result())
         result.seconds.append(seconds)
         result.events.append(list(clicks.sent) if clicks else [])

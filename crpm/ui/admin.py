@@ -353,9 +353,9 @@ def build_users(ctx: UIContext) -> list[dict]:
         with gr.Column(elem_classes="crpm-card", elem_id="user-manage"):
             gr.Markdown("### Change a user\nClick a row above or find the login.")
             with gr.Row(equal_height=True):
-                _, user = picker(
+                user = picker(
                     handlers.pickers.find_users, "Find the login", "Login name or #ID", "User"
-                )
+                ).chosen
             with gr.Row(equal_height=True):
                 new_role = gr.Dropdown(ROLES, value="staff", label="Role")
                 set_role = gr.Button("Set role", variant="stop", scale=0, min_width=100)
@@ -379,10 +379,10 @@ def build_users(ctx: UIContext) -> list[dict]:
             password = gr.Textbox(label="Password (at least 10 characters)", type="password")
             add_role = gr.Dropdown(ROLES, value="staff", label="Role")
             with gr.Row(equal_height=True):
-                _, customer = picker(
+                customer = picker(
                     handlers.pickers.find_customers, "Find the customer (customer logins)",
                     "Name, e-mail or phone", "Customer",
-                )  # fmt: skip
+                ).chosen  # fmt: skip
             add = gr.Button("Add login", variant="primary")
             added = gr.Markdown()
 
@@ -416,14 +416,14 @@ def build_erase(ctx: UIContext) -> list[dict]:
     )
     with gr.Column(elem_classes="crpm-card", elem_id="erase-person"):
         with gr.Row(equal_height=True):
-            _, customer = picker(
+            customer = picker(
                 handlers.pickers.find_any_customers, "Find the customer",
                 "Name, e-mail or phone", "Customer",
-            )  # fmt: skip
+            ).chosen  # fmt: skip
         with gr.Row(equal_height=True):
-            _, user = picker(
+            user = picker(
                 handlers.pickers.find_users, "or find the login", "Login name", "Login"
-            )
+            ).chosen
         check = gr.Button("Check who this is")
         preview = gr.Markdown()
         with gr.Row(equal_height=True):

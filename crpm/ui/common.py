@@ -555,7 +555,9 @@ class Pager:
     list is for the filters as they were at the click, so `checked` asks for the fetch after
     all when that list may not be the last word: a fetch was asked for while the change ran
     (a filter changed) or was pending when it started (it could land after), or the redraw
-    failed."""
+    failed. Not guarded: two changes of one list sent before either lands both mark their
+    list the last word, and the one landing last stays, though it may have read the store
+    first (a person's two clicks are further apart than a change takes)."""
 
     table: gr.Dataframe
     page: gr.Number
@@ -624,9 +626,10 @@ class Pager:
             outputs=[*self.outputs, self.drawn],
         )
         again = "(n || 0) + 1"
+        # The change's list answers count n, or the list is fetched again (its answer will).
         self.checked = dict(
-            fn=None, inputs=[self.drawn, self.asked], outputs=self.asked,
-            js=f"(d, n) => d === n + {IN_TRIP} ? n : {again}", show_progress="hidden",
+            fn=None, inputs=[self.drawn, self.asked], outputs=[self.asked, self.drawn],
+            js=f"(d, n) => d === n + {IN_TRIP} ? [n, n] : [{again}, d]", show_progress="hidden",
         )  # fmt: skip
         refresh = dict(
             fn=None, inputs=self.asked, outputs=self.asked, js=f"(n) => {again}",
@@ -665,10 +668,10 @@ def _drawn_in_trip(show):
 
     def redraw(*values, request: gr.Request):
         *values, asked, drawn = values
-        mark = asked + IN_TRIP if drawn in (asked, asked + IN_TRIP) else -1
+        mark = asked + IN_TRIP if drawn == asked else -1
         return (*show(*values, request=request), mark)
 
-    redraw.__name__ = f"{show.__name__}_in_trip"
+    redraw.__name__ = redraw.__qualname__ = f"{show.__name__}_in_trip"
     return redraw
 
 

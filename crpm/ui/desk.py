@@ -359,10 +359,10 @@ def build(ctx: UIContext) -> list[dict]:
     return [refresh_tickets]
 
 
-def customer_filter(handlers: DeskHandlers) -> tuple:
+def customer_filter(handlers: DeskHandlers) -> gr.Dropdown:
     """A queue's customer filter: a name, e-mail or phone finds them; empty shows everyone's."""
     find = Pickers(handlers.ctx).find_customers
-    return picker(find, "Of customer", "Name, e-mail or phone", "Customer (empty: all)")
+    return picker(find, "Of customer", "Name, e-mail or phone", "Customer (empty: all)").chosen
 
 
 def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
@@ -372,7 +372,7 @@ def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
         assignee = gr.Dropdown(
             ASSIGNEE_FILTERS, value="all", label="Assignee", allow_custom_value=True
         )
-        _, customer = customer_filter(handlers)
+        customer = customer_filter(handlers)
     pager = Pager.build("Ticket queue (oldest first)", TICKET_COLUMNS, "ticket", "ticket-queue")
     filters = [status, priority, assignee, customer]
     refresh = pager.wire(
@@ -447,7 +447,7 @@ def build_tickets(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
 def build_quotes(handlers: DeskHandlers, inner: gr.Tabs) -> dict:
     with gr.Row(equal_height=True):
         status = gr.Dropdown(QUOTE_STATUS_CHOICES, value="requested", label="Status")
-        _, customer = customer_filter(handlers)
+        customer = customer_filter(handlers)
     pager = Pager.build("Quotes (newest first)", QUOTE_COLUMNS, "quote", "quote-queue")
     refresh = pager.wire(
         handlers.quote_queue, [status, customer], [status.input, customer.change], "quote_queue"

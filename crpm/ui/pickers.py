@@ -5,6 +5,8 @@ so nobody types a record's number. An empty picker means "none" (a filter: all).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from crpm.errors import NotFound
@@ -138,24 +140,37 @@ class Pickers:
         return self.dropdown("login", *self.search(query, choose))
 
 
+@dataclass(frozen=True)
+class Picker:
+    """A search box, the dropdown of what it finds, the flag that spares a search when a
+    change empties them (`quiet`), and the search's event (for a change to cancel)."""
+
+    query: gr.Textbox
+    chosen: gr.Dropdown
+    quiet: gr.Checkbox
+    search: object
+
+    def emptied(self) -> dict:
+        """What empties the picker from a change's own event (`one_trip` resets): its box, and
+        its dropdown with its choices and note; the box emptied asks for no search."""
+        nothing = gr.update(choices=[], value=None, info="")
+        return {self.query: "", self.quiet: True, self.chosen: nothing}
+
+
 def picker(find, query_label: str, placeholder: str, label: str, published=None, **layout):
     """Lay out a search box and its dropdown (`layout` options go to both) and wire the box
-    to `find`; `published` names the event for the API (default: private). Returns both."""
+    to `find`; `published` names the event for the API (default: private)."""
     query = gr.Textbox(label=query_label, placeholder=placeholder, **layout)
     chosen = gr.Dropdown([], label=label, allow_custom_value=True, interactive=True, **layout)
     # A search is asked for in the browser when the box changes (typed, pasted or deleted:
-    # Gradio's `input` is keys only), unless a change that `emptied` the picker in its own
-    # event emptied the box: then `quiet` is set, and the search would find nothing new.
+    # Gradio's `input` is keys only), unless a change that emptied the picker in its own event
+    # emptied the box: then `quiet` is set, and the search would find nothing new.
     asked = gr.Number(0, precision=0, visible=False)
-    query.quiet = gr.Checkbox(False, visible=False)
+    quiet = gr.Checkbox(False, visible=False)
     query.change(
-        None,
-        [query, query.quiet, asked],
-        [asked, query.quiet],
-        js=ASK_SEARCH_JS,
-        show_progress="hidden",
+        None, [query, quiet, asked], [asked, quiet], js=ASK_SEARCH_JS, show_progress="hidden"
     )
-    gr.on(
+    search = gr.on(
         [asked.change, query.submit],
         find,
         query,
@@ -164,14 +179,8 @@ def picker(find, query_label: str, placeholder: str, label: str, published=None,
         show_progress="hidden",
         **(published or PRIVATE),
     )
-    return query, chosen
+    return Picker(query, chosen, quiet, search)
 
 
 # A search for the box's query, unless it is empty and a change just emptied the picker.
 ASK_SEARCH_JS = "(typed, quiet, n) => [quiet && !(typed || '').trim() ? n : (n || 0) + 1, false]"
-
-
-def emptied(query: gr.Textbox, chosen: gr.Dropdown) -> dict:
-    """What empties a picker from a change's own event (`one_trip` resets): its box, and its
-    dropdown with its choices; the box emptied asks for no search."""
-    return {query: "", query.quiet: True, chosen: gr.update(choices=[], value=None)}

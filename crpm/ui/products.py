@@ -430,7 +430,7 @@ def build(ctx: UIContext) -> list[dict]:
     close_add.click(None, None, add_panel, js=HIDE)
     # One event adds the product, empties and closes the form, opens the new product's page,
     # reads the categories again (it may bring a new one) and draws the list's last page (the
-    # newest); so does every change below, on the list's page shown.
+    # newest). Each change below also draws the product's page and the list in its own event.
     after_add = dict(
         zip(
             [*add_fields, add_panel],

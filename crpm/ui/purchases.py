@@ -38,7 +38,7 @@ from crpm.ui.common import (
     without_clicked,
 )
 from crpm.ui.confirm import ask_first
-from crpm.ui.pickers import Pickers, emptied, picker
+from crpm.ui.pickers import Pickers, picker
 
 # The stock note ("⚠ only 2 in stock") goes beside the quantity it is about.
 CART_COLUMNS = (
@@ -364,15 +364,17 @@ def build(ctx: UIContext) -> list[dict]:
         with gr.Column(scale=3, elem_classes="crpm-card", elem_id="purchase-new"):
             gr.Markdown("### Record a purchase")
             with gr.Row(equal_height=True):
-                customer_query, customer = picker(
+                buyer = picker(
                     pickers.find_customers, "Find customer", "Name, e-mail, phone or #ID",
                     "Customer", {"api_name": "find_customers"},
                 )  # fmt: skip
+                customer = buyer.chosen
             with gr.Row(equal_height=True):
-                product_query, product = picker(
+                item = picker(
                     pickers.find_products, "Find product", "SKU, name or #ID", "Product",
                     {"api_name": "find_products"},
                 )  # fmt: skip
+                product = item.chosen
                 quantity = gr.Number(label="Qty", value=1, scale=0, min_width=80)
                 line_discount = gr.Textbox(
                     label="Discount", placeholder="10% or 1.50", scale=0, min_width=110
@@ -431,12 +433,12 @@ def build(ctx: UIContext) -> list[dict]:
 
     gr.Markdown("### Purchases")
     with gr.Row(equal_height=True):
-        _, by_customer = picker(
+        by_customer = picker(
             pickers.find_customers, "Of customer", "Name, e-mail or phone", "Customer (empty: all)"
-        )
-        _, by_product = picker(
+        ).chosen
+        by_product = picker(
             pickers.find_products, "With product", "SKU or name", "Product (empty: all)"
-        )
+        ).chosen
     with gr.Row(equal_height=True):
         date_from = gr.DateTime(label="From (day)", include_time=False, type="string")
         date_to = gr.DateTime(label="To (day, included)", include_time=False, type="string")
@@ -505,13 +507,15 @@ def build(ctx: UIContext) -> list[dict]:
         # The next sale starts from nothing: no customer or product is carried over to it, nor
         # offered again by the pickers.
         resets={
-            **emptied(customer_query, customer),
-            **emptied(product_query, product),
+            **buyer.emptied(),
+            **item.emptied(),
             quantity: 1,
             line_discount: "",
             purchase_discount: "",
         },  # fmt: skip
-        cancels=repricings,
+        # A picker's search landing after the sale would pick its first match in the emptied
+        # picker: a customer or product carried over to the next sale after all.
+        cancels=[*repricings, buyer.search, item.search],
     ).success(**pager.checked)
     pager.table.select(handlers.open_purchase, None, show["outputs"], **private)
     chain(

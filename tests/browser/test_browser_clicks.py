@@ -403,3 +403,66 @@ def test_saving_a_customer_and_restocking_a_product_are_one_event_each(page, sit
     assert [handler(name) for name in joins.after_click(page, mark)] == [
         "restock_product_in_one_trip"
     ]
+
+
+def test_a_list_redraw_that_fails_after_one_that_did_not_is_fetched_again(page, site, monkeypatch):
+    """The first add's list is the last word; the second add's list fails to draw (it keeps
+    the first's), so the list is fetched again and shows the second customer too."""
+    services, tag = site.services, uuid.uuid4().hex[:6]
+
+    def add(number: int):
+        form = fill_customer_form(page, f"Redraw {tag} {number}", f"redraw.{tag}.{number}@x.com")
+        form.get_by_role("button", name="Add customer").click()
+        expect(toast(page, f"Redraw {tag} {number} added")).to_be_visible()
+        settled(page)
+
+    add(1)
+    broken = {"left": 1}
+    original = services.customers.list
+
+    def fails_once(*args, **kwargs):
+        if broken["left"]:
+            broken["left"] -= 1
+            raise RuntimeError("the list's redraw broke")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services.customers, "list", fails_once)
+    add(2)
+    assert broken["left"] == 0, "the second add drew no list"
+    expect(cell(page, "#customers-table", f"redraw.{tag}.2@x.com")).to_be_visible()
+    expect(page.locator("#tab-customers .crpm-pager-page input")).not_to_have_value("1000000000")
+
+
+def test_a_pickers_search_still_running_at_the_sale_never_fills_the_emptied_picker(
+    page, site, monkeypatch
+):
+    services, tag = site.services, uuid.uuid4().hex[:6]
+    services.customers.add(SYSTEM, f"Late Pick {tag}", f"latepick.{tag}@example.com")
+    sku = f"LPK-{tag}".upper()
+    services.products.add(SYSTEM, sku, f"Late pick thing {tag}", "5.00", stock_quantity=9)
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill(f"latepick.{tag}")
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Late Pick"))
+    new.get_by_label("Find product").fill(sku)
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
+    new.get_by_role("button", name="Add", exact=True).click()
+    expect(new).to_contain_text("Total $5.00")
+    settled(page)
+
+    held = HeldOnce(
+        services.products,
+        "list",
+        lambda *args, search="", **kwargs: f"late pick thing {tag}" in (search or "").lower(),
+        answer_first=True,
+    )
+    monkeypatch.setattr(services.products, "list", held)
+    new.get_by_label("Find product").fill(f"Late pick thing {tag}")  # the next item, searched
+    assert reached(page, held), "the product search never reached the server"
+    new.get_by_role("button", name="Confirm purchase").click()
+    expect(toast(page, f"recorded for Late Pick {tag}")).to_be_visible()
+    held.released.set()
+    search_for(page, f"no-such-record-{uuid.uuid4().hex[:8]}")  # a round trip behind it
+    expect(page.locator("#crpm-search-hits")).to_contain_text("Nothing matches")
+    settled(page)
+    expect(new.locator("input[aria-label='Product']")).to_have_value("")
+    expect(new.get_by_label("Find product")).to_have_value("")

@@ -104,6 +104,22 @@ def test_confirm_purchase_is_one_event_and_the_views_own_fetches(page, site):
     assert [handler(name) for name in sent] == ["record_purchase_in_one_trip"], sent
 
 
+def one_line_cart(page, services, buyer: str, product: tuple[str, str], price: str):
+    """The new purchase form with a new customer named `buyer` picked and one unit of a new
+    product (SKU, name) at `price` in the cart."""
+    email = f"{buyer.lower().replace(' ', '.')}@example.com"
+    services.customers.add(SYSTEM, buyer, email)
+    services.products.add(SYSTEM, *product, price, stock_quantity=9)
+    new = new_purchase_form(page)
+    new.get_by_label("Find customer").fill(email)
+    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile(buyer))
+    new.get_by_label("Find product").fill(product[0])
+    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(product[0]))
+    new.get_by_role("button", name="Add", exact=True).click()
+    expect(new).to_contain_text(f"Total ${price}")
+    return new
+
+
 class HeldPreview:
     """Stands in for the cart's pricing: held on the server until `release`."""
 
@@ -127,16 +143,8 @@ def test_a_repricing_still_running_when_the_sale_is_confirmed_never_lands(page, 
     that pricing, or its answer, landing after the sale, would show the sold cart again."""
     services = site.services
     tag = uuid.uuid4().hex[:6]
-    services.customers.add(SYSTEM, f"Blur Buyer {tag}", f"blur.{tag}@example.com")
     sku = f"BLR-{tag}"
-    services.products.add(SYSTEM, sku, f"Blur thing {tag}", "10.00", stock_quantity=9)
-    new = new_purchase_form(page)
-    new.get_by_label("Find customer").fill(f"blur.{tag}")
-    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Blur Buyer"))
-    new.get_by_label("Find product").fill(sku)
-    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
-    new.get_by_role("button", name="Add", exact=True).click()
-    expect(new).to_contain_text("Total $10.00")
+    new = one_line_cart(page, services, f"Blur Buyer {tag}", (sku, f"Blur thing {tag}"), "10.00")
     new.get_by_label("Discount on the whole purchase").fill("10%")
     settled(page)
 
@@ -437,16 +445,8 @@ def test_a_pickers_search_still_running_at_the_sale_never_fills_the_emptied_pick
     page, site, monkeypatch
 ):
     services, tag = site.services, uuid.uuid4().hex[:6]
-    services.customers.add(SYSTEM, f"Late Pick {tag}", f"latepick.{tag}@example.com")
-    sku = f"LPK-{tag}".upper()
-    services.products.add(SYSTEM, sku, f"Late pick thing {tag}", "5.00", stock_quantity=9)
-    new = new_purchase_form(page)
-    new.get_by_label("Find customer").fill(f"latepick.{tag}")
-    expect(new.locator("input[aria-label='Customer']")).to_have_value(re.compile("Late Pick"))
-    new.get_by_label("Find product").fill(sku)
-    expect(new.locator("input[aria-label='Product']")).to_have_value(re.compile(sku))
-    new.get_by_role("button", name="Add", exact=True).click()
-    expect(new).to_contain_text("Total $5.00")
+    product = (f"LPK-{tag}".upper(), f"Late pick thing {tag}")
+    new = one_line_cart(page, services, f"Late Pick {tag}", product, "5.00")
     settled(page)
 
     held = HeldOnce(

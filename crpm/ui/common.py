@@ -550,8 +550,8 @@ class Pager:
     meanwhile). A fetch is asked for by counting `asked` up in the browser, and answers with
     the count it served in `drawn`.
 
-    A change can draw the list in its own event instead (`one_trip` with `in_trip` among its
-    redraws, then `checked`): one round trip where the fetch after it would be a second. Its
+    A change can draw the list in its own event instead (`Pager.one_trip`: `in_trip` among
+    its redraws, then `checked`): one round trip where the fetch after it would be a second. Its
     list is for the filters as they were at the click, so `checked` asks for the fetch after
     all when that list may not be the last word: a fetch was asked for while the change ran
     (a filter changed) or was pending when it started (it could land after), or the redraw
@@ -643,6 +643,12 @@ class Pager:
         for listener in [*resets, self.size.input]:
             listener(None, self.asked, pages, js=f"(n) => [1, {again}]", show_progress="hidden")
         return refresh
+
+    def one_trip(self, trigger, action: dict, *redraws: dict, **options):
+        """`one_trip` for a change that the list shows: the list drawn in the same event, then
+        fetched again unless that list is the last word (see the class docstring)."""
+        trip = one_trip(trigger, action, self.in_trip, *redraws, **options)
+        return trip.success(**self.checked)
 
 
 # What a change's own list writes in `drawn` when nothing else was asked for: the count it

@@ -26,7 +26,6 @@ from crpm.ui.common import (
     guarded,
     info,
     md,
-    one_trip,
     page_info,
     table,
 )
@@ -395,13 +394,12 @@ def build(ctx: UIContext) -> list[dict]:
     # One event adds the customer, empties and closes the form, opens the new customer's page
     # and draws the list's last page (the newest).
     after_add = {**dict.fromkeys(add_fields, ""), add_panel: gr.Column(visible=False)}
-    one_trip(
+    pager.one_trip(
         add.click,
         dict(fn=handlers.add_customer, inputs=add_fields, outputs=record, api_name="add_customer"),
         show_page,
-        pager.in_trip,
         resets={**after_add, pager.page: 1e9},
-    ).success(**pager.checked)
+    )
 
     for button, handler, name in (
         (save, handlers.update_customer, "update_customer"),
@@ -410,7 +408,7 @@ def build(ctx: UIContext) -> list[dict]:
     ):
         inputs = [customer_id, *edit_fields] if button is save else customer_id
         change = dict(fn=handler, inputs=inputs, outputs=record, api_name=name)
-        one_trip(button.click, change, show_page, pager.in_trip).success(**pager.checked)
+        pager.one_trip(button.click, change, show_page)
     invite.click(
         handlers.invite_customer,
         customer_id,

@@ -22,7 +22,6 @@ from crpm.ui.common import (
     fetch_page,
     guarded,
     md,
-    one_trip,
     page_info,
     table,
     whole_number,
@@ -438,36 +437,33 @@ def build(ctx: UIContext) -> list[dict]:
             strict=True,
         )
     )
-    one_trip(
+    # The list is drawn before the categories: it reads the category chosen, not their list.
+    pager.one_trip(
         add.click,
         dict(fn=handlers.add_product, inputs=add_fields, outputs=record, api_name="add_product"),
         show_page,
-        pager.in_trip,  # before the categories: it reads the category chosen, not their list
         load_categories,
         resets={**after_add, pager.page: 1e9},
-    ).success(**pager.checked)
+    )
     update = [product_id, *edit_fields]
-    one_trip(
+    pager.one_trip(
         save.click,
         dict(fn=handlers.update_product, inputs=update, outputs=record, api_name="update_product"),
         show_page,
-        pager.in_trip,
         load_categories,
-    ).success(**pager.checked)
+    )
     for button, fn, name in (
         (deactivate_yes, handlers.deactivate_product, "deactivate_product"),
         (reactivate, handlers.reactivate_product, "reactivate_product"),
     ):
         change = dict(fn=fn, inputs=product_id, outputs=record, api_name=name)
-        one_trip(button.click, change, show_page, pager.in_trip).success(**pager.checked)
+        pager.one_trip(button.click, change, show_page)
     for button, fn, quantity, reason, name in (
         (restock, handlers.restock_product, restock_qty, restock_reason, "restock_product"),
         (adjust, handlers.adjust_stock, adjust_qty, adjust_reason, "adjust_stock"),
     ):
         change = dict(fn=fn, inputs=[product_id, quantity, reason], outputs=record, api_name=name)
-        one_trip(
-            button.click, change, show_page, pager.in_trip, resets={quantity: None, reason: ""}
-        ).success(**pager.checked)
+        pager.one_trip(button.click, change, show_page, resets={quantity: None, reason: ""})
     return [refresh, load_categories]
 
 

@@ -28,7 +28,6 @@ from crpm.ui.common import (
     guarded,
     info,
     md,
-    one_trip,
     optional_id,
     page_info,
     required_id,
@@ -493,7 +492,7 @@ def build(ctx: UIContext) -> list[dict]:
     ]
     # One event records the sale, empties the form and draws the emptied cart, the new
     # purchase and the list.
-    one_trip(
+    pager.one_trip(
         confirm.click,
         dict(
             fn=handlers.record_purchase,
@@ -503,7 +502,6 @@ def build(ctx: UIContext) -> list[dict]:
         ),
         preview,
         show,
-        pager.in_trip,
         # The next sale starts from nothing: no customer or product is carried over to it, nor
         # offered again by the pickers.
         resets={
@@ -516,7 +514,7 @@ def build(ctx: UIContext) -> list[dict]:
         # A picker's search landing after the sale would pick its first match in the emptied
         # picker: a customer or product carried over to the next sale after all.
         cancels=[*repricings, buyer.search, item.search],
-    ).success(**pager.checked)
+    )
     pager.table.select(handlers.open_purchase, None, show["outputs"], **private)
     chain(
         cancel_yes.click(
